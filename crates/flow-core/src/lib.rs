@@ -1,0 +1,1 @@
+//! Bijectors with exact log-Jacobian determinants, composable into normalizing flows.
