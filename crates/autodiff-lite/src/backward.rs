@@ -1,0 +1,347 @@
+//! The reverse pass: one loop over the arena from the loss back to the leaves (operands always
+//! precede results), accumulating `d loss / d node` and adding parameter gradients to the store.
+
+use faer::Accum;
+
+use crate::buf::Buf;
+use crate::linalg::{cholesky_backward, gaussian_backward, solve_lower_backward};
+use crate::store::ParamStore;
+use crate::tape::{Binary, GradMode, Op, Reduce, Tape, Transpose, Unary, Var, gemm, orient, sigmoid};
+
+impl Tape {
+    /// Reverse pass from a scalar `loss`: adds `d loss / d p` to `store.grad(p)` for every
+    /// parameter `p` read with [`Tape::param`], and keeps `d loss / d v` for every recorded
+    /// value that needs it (see [`Tape::grad`]). Gradients accumulate in the store until
+    /// [`ParamStore::zero_grads`].
+    ///
+    /// # Panics
+    /// If `loss` is not `1 x 1`, was recorded in [`GradMode::NoGrad`], or belongs to another
+    /// tape.
+    #[track_caller]
+    pub fn backward(&mut self, loss: Var, store: &mut ParamStore) {
+        self.check(loss, "backward");
+        assert!(self.mode == GradMode::Record, "backward: the tape is in no-grad mode (nothing was recorded)");
+        let (r, c) = self.values[loss.index()].shape();
+        assert!((r, c) == (1, 1), "backward: the loss must be 1x1, got {r}x{c}");
+        let n = loss.index() + 1;
+        while self.grads.len() < n {
+            self.grads.push(Buf::default());
+        }
+        self.grad_live.clear();
+        self.grad_live.resize(self.ops.len(), false);
+        self.grads[loss.index()].reshape(1, 1);
+        self.grads[loss.index()].data[0] = 1.0;
+        self.grad_live[loss.index()] = true;
+
+        let Tape { ops, values, grads, grad_live, aux, perms, scratch, needs, .. } = self;
+        for i in (0..n).rev() {
+            if !grad_live[i] {
+                continue;
+            }
+            let (glo, ghi) = grads.split_at_mut(i);
+            let g = &ghi[0];
+            let out = &values[i];
+            // `acc(k)` gives operand k's gradient buffer and whether it already holds a value.
+            macro_rules! target {
+                ($k:expr) => {{
+                    let k = $k as usize;
+                    let was_live = grad_live[k];
+                    grad_live[k] = true;
+                    (&mut glo[k], was_live)
+                }};
+            }
+            match ops[i] {
+                Op::Leaf | Op::Detached => {}
+                Op::Param(id) => {
+                    let target = store.grad_mut(id);
+                    for j in 0..g.cols {
+                        for (t, &x) in target.col_mut(j).iter_mut().zip(g.col(j)) {
+                            *t += x;
+                        }
+                    }
+                }
+                Op::Unary(f, a) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let x = &values[a as usize];
+                    let (t, live) = target!(a);
+                    let (g, x, y) = (&g.data[..], &x.data[..], &out.data[..]);
+                    match f {
+                        Unary::Neg => acc3(t, live, g, x, y, |g, _, _| -g),
+                        Unary::Exp => acc3(t, live, g, x, y, |g, _, y| g * y),
+                        Unary::Log => acc3(t, live, g, x, y, |g, x, _| g / x),
+                        Unary::Tanh => acc3(t, live, g, x, y, |g, _, y| g * (1.0 - y * y)),
+                        Unary::Sigmoid => acc3(t, live, g, x, y, |g, _, y| g * y * (1.0 - y)),
+                        Unary::Softplus => acc3(t, live, g, x, y, |g, x, _| g * sigmoid(x)),
+                        Unary::Relu => acc3(t, live, g, x, y, |g, x, _| if x > 0.0 { g } else { 0.0 }),
+                        Unary::LeakyRelu(al) => acc3(t, live, g, x, y, |g, x, _| if x > 0.0 { g } else { al * g }),
+                        Unary::Square => acc3(t, live, g, x, y, |g, x, _| 2.0 * x * g),
+                        Unary::Sqrt => acc3(t, live, g, x, y, |g, _, y| 0.5 * g / y),
+                        Unary::AddScalar(_) => acc3(t, live, g, x, y, |g, _, _| g),
+                        Unary::MulScalar(c) => acc3(t, live, g, x, y, |g, _, _| c * g),
+                    }
+                    t.rows = values[a as usize].rows;
+                    t.cols = values[a as usize].cols;
+                }
+                Op::Binary(f, a, b) => {
+                    let (xa, xb) = (&values[a as usize], &values[b as usize]);
+                    for (k, first) in [(a, true), (b, false)] {
+                        if !needs[k as usize] {
+                            continue;
+                        }
+                        let shape = values[k as usize].shape();
+                        let (t, live) = target!(k);
+                        match (f, first) {
+                            (Binary::Add, _) | (Binary::Sub, true) => reduce_into(t, live, shape, g, 1.0),
+                            (Binary::Sub, false) => reduce_into(t, live, shape, g, -1.0),
+                            (Binary::Mul, _) => {
+                                let other = if first { xb } else { xa };
+                                let s = &mut scratch[0];
+                                s.reshape(g.rows, g.cols);
+                                crate::tape::zip_broadcast(s, g, other, |g, o| g * o);
+                                reduce_into(t, live, shape, s, 1.0);
+                            }
+                            (Binary::Div, true) => {
+                                let s = &mut scratch[0];
+                                s.reshape(g.rows, g.cols);
+                                crate::tape::zip_broadcast(s, g, xb, |g, y| g / y);
+                                reduce_into(t, live, shape, s, 1.0);
+                            }
+                            (Binary::Div, false) => {
+                                // d(x/y)/dy = -(x/y)/y = -out / y.
+                                let s = &mut scratch[0];
+                                s.reshape(g.rows, g.cols);
+                                crate::tape::zip_broadcast(s, g, out, |g, o| -g * o);
+                                let [s0, s1, ..] = scratch;
+                                s1.reshape(g.rows, g.cols);
+                                crate::tape::zip_broadcast(s1, s0, xb, |v, y| v / y);
+                                reduce_into(t, live, shape, &scratch[1], 1.0);
+                            }
+                        }
+                    }
+                }
+                Op::MatMul(a, b, ta, tb) => {
+                    let (xa, xb) = (&values[a as usize], &values[b as usize]);
+                    let (oa, ob) = (orient(xa.as_ref(), ta), orient(xb.as_ref(), tb));
+                    if needs[a as usize] {
+                        let (t, live) = target!(a);
+                        t.reshape(xa.rows, xa.cols);
+                        let acc = if live { Accum::Add } else { Accum::Replace };
+                        match ta {
+                            Transpose::No => gemm(t.as_mut(), acc, g.as_ref(), ob.transpose(), 1.0),
+                            Transpose::Yes => gemm(t.as_mut(), acc, ob, g.as_ref().transpose(), 1.0),
+                        }
+                    }
+                    if needs[b as usize] {
+                        let (t, live) = target!(b);
+                        t.reshape(xb.rows, xb.cols);
+                        let acc = if live { Accum::Add } else { Accum::Replace };
+                        match tb {
+                            Transpose::No => gemm(t.as_mut(), acc, oa.transpose(), g.as_ref(), 1.0),
+                            Transpose::Yes => gemm(t.as_mut(), acc, g.as_ref().transpose(), oa, 1.0),
+                        }
+                    }
+                }
+                Op::Reduce(kind, a, scale) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    let (t, live) = target!(a);
+                    prepare(t, live, r, c);
+                    match kind {
+                        Reduce::Sum => {
+                            let v = g.data[0] * scale;
+                            t.data.iter_mut().for_each(|t| *t += v);
+                        }
+                        Reduce::RowSum => {
+                            for j in 0..c {
+                                for (t, &gi) in t.col_mut(j).iter_mut().zip(&g.data) {
+                                    *t += scale * gi;
+                                }
+                            }
+                        }
+                        Reduce::ColSum => {
+                            for j in 0..c {
+                                let v = g.data[j] * scale;
+                                t.col_mut(j).iter_mut().for_each(|t| *t += v);
+                            }
+                        }
+                    }
+                }
+                Op::SelectCols(a, start) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    let (t, live) = target!(a);
+                    prepare(t, live, r, c);
+                    add_slice(&mut t.data[start * r..start * r + g.data.len()], &g.data);
+                }
+                Op::ConcatCols(a, b) => {
+                    let split = values[a as usize].data.len();
+                    for (k, range) in [(a, 0..split), (b, split..g.data.len())] {
+                        if !needs[k as usize] {
+                            continue;
+                        }
+                        let (r, c) = values[k as usize].shape();
+                        let (t, live) = target!(k);
+                        prepare(t, live, r, c);
+                        add_slice(&mut t.data, &g.data[range]);
+                    }
+                }
+                Op::PermuteCols(a, slot) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    let (t, live) = target!(a);
+                    prepare(t, live, r, c);
+                    for (j, &p) in perms[slot as usize].iter().enumerate() {
+                        add_slice(t.col_mut(p), g.col(j));
+                    }
+                }
+                Op::Tril(a) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    let (t, live) = target!(a);
+                    prepare(t, live, r, c);
+                    for j in 0..c {
+                        add_slice(&mut t.col_mut(j)[j.min(r)..], &g.col(j)[j.min(r)..]);
+                    }
+                }
+                Op::Cholesky(a) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    cholesky_backward(out, g, &mut scratch[0]);
+                    let (t, live) = target!(a);
+                    reduce_into(t, live, (r, c), &scratch[0], 1.0);
+                }
+                Op::SolveLower(l, b) => {
+                    let need_l = needs[l as usize];
+                    if !need_l && !needs[b as usize] {
+                        continue;
+                    }
+                    let [s0, s1, ..] = scratch;
+                    solve_lower_backward(&values[l as usize], out, g, s0, need_l.then_some(s1));
+                    if needs[b as usize] {
+                        let shape = values[b as usize].shape();
+                        let (t, live) = target!(b);
+                        reduce_into(t, live, shape, &scratch[0], 1.0);
+                    }
+                    if need_l {
+                        let shape = values[l as usize].shape();
+                        let (t, live) = target!(l);
+                        reduce_into(t, live, shape, &scratch[1], 1.0);
+                    }
+                }
+                Op::LogDetCholesky(l) => {
+                    if !needs[l as usize] {
+                        continue;
+                    }
+                    let x = &values[l as usize];
+                    let (r, c) = x.shape();
+                    let (t, live) = target!(l);
+                    prepare(t, live, r, c);
+                    for k in 0..r {
+                        t.data[k + k * r] += 2.0 * g.data[0] / x.data[k + k * r];
+                    }
+                }
+                Op::GaussianLogProb { z, a, mu, s: _, aux: slot } => {
+                    let need_a = needs[a as usize];
+                    let grads = gaussian_backward(
+                        &g.data,
+                        &values[a as usize],
+                        &aux[slot as usize],
+                        &aux[slot as usize + 1],
+                        scratch,
+                        need_a,
+                    );
+                    let p = grads.p;
+                    let (d, n) = p.shape();
+                    if needs[z as usize] {
+                        let (t, live) = target!(z);
+                        prepare(t, live, n, d);
+                        for k in 0..d {
+                            for i in 0..n {
+                                t.data[i + k * n] -= g.data[i] * p.data[k + i * d];
+                            }
+                        }
+                    }
+                    if let Some(m) = mu.filter(|&m| needs[m as usize]) {
+                        let (t, live) = target!(m);
+                        prepare(t, live, 1, d);
+                        for i in 0..n {
+                            for k in 0..d {
+                                t.data[k] += g.data[i] * p.data[k + i * d];
+                            }
+                        }
+                    }
+                    if need_a {
+                        let (t, live) = target!(a);
+                        reduce_into(t, live, (d, d), grads.da, 1.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Make `t` an `r x c` gradient buffer ready for `+=`: zeroed unless it is already live.
+#[inline]
+fn prepare(t: &mut Buf, live: bool, r: usize, c: usize) {
+    if !live {
+        t.reshape_zeroed(r, c);
+    }
+}
+
+#[inline]
+fn add_slice(t: &mut [f64], s: &[f64]) {
+    for (t, &s) in t.iter_mut().zip(s) {
+        *t += s;
+    }
+}
+
+/// `t (=|+=) f(g, x, y)` elementwise over equal-length slices (for unary ops).
+#[inline]
+fn acc3(t: &mut Buf, live: bool, g: &[f64], x: &[f64], y: &[f64], f: impl Fn(f64, f64, f64) -> f64) {
+    if live {
+        for (((t, &g), &x), &y) in t.data.iter_mut().zip(g).zip(x).zip(y) {
+            *t += f(g, x, y);
+        }
+    } else {
+        t.data.resize(g.len(), 0.0);
+        for (((t, &g), &x), &y) in t.data.iter_mut().zip(g).zip(x).zip(y) {
+            *t = f(g, x, y);
+        }
+    }
+}
+
+/// `t (=|+=) scale * src`, summing `src` over the dimensions where `t`'s shape is 1
+/// (the reverse of broadcasting).
+fn reduce_into(t: &mut Buf, live: bool, (r, c): (usize, usize), src: &Buf, scale: f64) {
+    if (r, c) == src.shape() {
+        if live {
+            t.data.iter_mut().zip(&src.data).for_each(|(t, &s)| *t += scale * s);
+        } else {
+            t.reshape(r, c);
+            t.data.iter_mut().zip(&src.data).for_each(|(t, &s)| *t = scale * s);
+        }
+        return;
+    }
+    prepare(t, live, r, c);
+    for j in 0..src.cols {
+        let tc = if c == 1 { 0 } else { j };
+        let col = src.col(j);
+        if r == 1 {
+            t.data[tc] += scale * col.iter().sum::<f64>();
+        } else {
+            t.col_mut(tc).iter_mut().zip(col).for_each(|(t, &s)| *t += scale * s);
+        }
+    }
+}

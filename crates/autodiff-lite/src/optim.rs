@@ -1,0 +1,295 @@
+//! Optimisers with PyTorch's update equations: SGD with momentum, Adam with coupled L2 weight
+//! decay (`torch.optim.Adam(weight_decay=..)`) or decoupled weight decay (`torch.optim.AdamW`).
+
+use std::collections::BTreeMap;
+
+use faer::Mat;
+use serde::{Deserialize, Serialize};
+
+use crate::store::ParamStore;
+
+/// How weight decay enters an update.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum WeightDecay {
+    /// No weight decay.
+    #[default]
+    None,
+    /// Coupled L2 penalty: the gradient becomes `g + lambda p` before the update
+    /// (`torch.optim.Adam`'s and `SGD`'s `weight_decay`).
+    L2(f64),
+    /// Decoupled decay: `p <- p (1 - lr lambda)` before the update (`torch.optim.AdamW`).
+    Decoupled(f64),
+}
+
+/// An optimiser updates every parameter of a store from its accumulated gradient.
+pub trait Optimizer {
+    /// One update from the gradients in `store` (which are left as they are: call
+    /// [`ParamStore::zero_grads`] afterwards).
+    fn step(&mut self, store: &mut ParamStore);
+    /// The learning rate.
+    fn lr(&self) -> f64;
+    /// Change the learning rate (schedules).
+    fn set_lr(&mut self, lr: f64);
+    /// The optimiser's state, keyed by parameter names, for checkpoints.
+    fn state(&self, store: &ParamStore) -> OptimizerState;
+    /// Restore a state saved by [`Optimizer::state`] for a store with the same names and shapes.
+    ///
+    /// # Errors
+    /// A message naming the first buffer whose name or length does not match.
+    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), String>;
+}
+
+/// A serialisable optimiser state: the step count and named buffers
+/// (`"<param>.exp_avg"`, `"<param>.exp_avg_sq"`, `"<param>.momentum"`), column-major.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OptimizerState {
+    /// Number of updates done.
+    pub step: u64,
+    /// Named buffers, column-major.
+    pub buffers: BTreeMap<String, Vec<f64>>,
+}
+
+/// Adam's hyper-parameters (PyTorch's defaults except the learning rate).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first-moment average.
+    pub beta1: f64,
+    /// Decay of the second-moment average.
+    pub beta2: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// Weight decay (coupled for Adam, decoupled for AdamW).
+    pub weight_decay: WeightDecay,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: WeightDecay::None }
+    }
+}
+
+/// Adam (Kingma and Ba), exactly as `torch.optim.Adam` / `AdamW` compute it:
+///
+/// `g <- g + lambda p` (coupled) or `p <- p (1 - lr lambda)` (decoupled);
+/// `m <- b1 m + (1 - b1) g`; `v <- b2 v + (1 - b2) g^2`;
+/// `p <- p - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
+#[derive(Debug, Clone)]
+pub struct Adam {
+    /// Hyper-parameters.
+    pub config: AdamConfig,
+    t: u64,
+    m: Vec<Mat<f64>>,
+    v: Vec<Mat<f64>>,
+}
+
+impl Adam {
+    /// A new optimiser with zeroed moments.
+    pub fn new(config: AdamConfig) -> Self {
+        Self { config, t: 0, m: Vec::new(), v: Vec::new() }
+    }
+
+    /// The number of updates done.
+    pub fn steps(&self) -> u64 {
+        self.t
+    }
+
+    fn ensure_state(&mut self, store: &ParamStore) {
+        while self.m.len() < store.len() {
+            let id = store.ids().nth(self.m.len()).expect("index below len");
+            let (r, c) = (store.value(id).nrows(), store.value(id).ncols());
+            self.m.push(Mat::zeros(r, c));
+            self.v.push(Mat::zeros(r, c));
+        }
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, store: &mut ParamStore) {
+        self.ensure_state(store);
+        self.t += 1;
+        let AdamConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
+        let bc1 = 1.0 - beta1.powi(self.t as i32);
+        let bc2_sqrt = (1.0 - beta2.powi(self.t as i32)).sqrt();
+        let step_size = lr / bc1;
+        let ids: Vec<_> = store.ids().collect();
+        for id in ids {
+            let (p, g) = store.value_and_grad_mut(id);
+            let (m, v) = (&mut self.m[id.index()], &mut self.v[id.index()]);
+            for j in 0..p.ncols() {
+                let (pc, gc) = (p.col_as_slice_mut(j), g.col_as_slice(j));
+                let (mc, vc) = (m.col_as_slice_mut(j), v.col_as_slice_mut(j));
+                for (((p, &g), m), v) in pc.iter_mut().zip(gc).zip(mc).zip(vc) {
+                    let g = match weight_decay {
+                        WeightDecay::L2(wd) => g + wd * *p,
+                        WeightDecay::Decoupled(wd) => {
+                            *p *= 1.0 - lr * wd;
+                            g
+                        }
+                        WeightDecay::None => g,
+                    };
+                    *m += (1.0 - beta1) * (g - *m);
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    let denom = v.sqrt() / bc2_sqrt + eps;
+                    *p -= step_size * *m / denom;
+                }
+            }
+        }
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
+    fn state(&self, store: &ParamStore) -> OptimizerState {
+        let mut buffers = BTreeMap::new();
+        for (k, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
+            let name = store.name(store.ids().nth(k).expect("state matches store"));
+            buffers.insert(format!("{name}.exp_avg"), to_vec(m));
+            buffers.insert(format!("{name}.exp_avg_sq"), to_vec(v));
+        }
+        OptimizerState { step: self.t, buffers }
+    }
+
+    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), String> {
+        self.m.clear();
+        self.v.clear();
+        self.ensure_state(store);
+        if state.buffers.is_empty() {
+            self.t = state.step;
+            return Ok(());
+        }
+        for id in store.ids() {
+            let name = store.name(id);
+            from_vec(&mut self.m[id.index()], state.buffers.get(&format!("{name}.exp_avg")), name)?;
+            from_vec(&mut self.v[id.index()], state.buffers.get(&format!("{name}.exp_avg_sq")), name)?;
+        }
+        self.t = state.step;
+        Ok(())
+    }
+}
+
+/// SGD hyper-parameters (PyTorch's meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SgdConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor (0 for plain SGD).
+    pub momentum: f64,
+    /// Dampening of the momentum.
+    pub dampening: f64,
+    /// Use Nesterov momentum.
+    pub nesterov: bool,
+    /// Coupled L2 weight decay.
+    pub weight_decay: f64,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        Self { lr: 1e-2, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
+    }
+}
+
+/// SGD with momentum, as `torch.optim.SGD`: `g <- g + lambda p`;
+/// `b <- g` (first step) or `b <- mu b + (1 - dampening) g`; with Nesterov `g <- g + mu b`,
+/// else `g <- b`; `p <- p - lr g`.
+#[derive(Debug, Clone)]
+pub struct Sgd {
+    /// Hyper-parameters.
+    pub config: SgdConfig,
+    t: u64,
+    buf: Vec<Mat<f64>>,
+}
+
+impl Sgd {
+    /// A new optimiser.
+    pub fn new(config: SgdConfig) -> Self {
+        Self { config, t: 0, buf: Vec::new() }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, store: &mut ParamStore) {
+        let SgdConfig { lr, momentum, dampening, nesterov, weight_decay } = self.config;
+        let first = self.t == 0;
+        self.t += 1;
+        while self.buf.len() < store.len() {
+            let id = store.ids().nth(self.buf.len()).expect("index below len");
+            self.buf.push(Mat::zeros(store.value(id).nrows(), store.value(id).ncols()));
+        }
+        let ids: Vec<_> = store.ids().collect();
+        for id in ids {
+            let (p, g) = store.value_and_grad_mut(id);
+            let b = &mut self.buf[id.index()];
+            for j in 0..p.ncols() {
+                let (pc, gc, bc) = (p.col_as_slice_mut(j), g.col_as_slice(j), b.col_as_slice_mut(j));
+                for ((p, &g), b) in pc.iter_mut().zip(gc).zip(bc) {
+                    let mut d = g + weight_decay * *p;
+                    if momentum != 0.0 {
+                        *b = if first { d } else { momentum * *b + (1.0 - dampening) * d };
+                        d = if nesterov { d + momentum * *b } else { *b };
+                    }
+                    *p -= lr * d;
+                }
+            }
+        }
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
+    fn state(&self, store: &ParamStore) -> OptimizerState {
+        let buffers = self
+            .buf
+            .iter()
+            .enumerate()
+            .map(|(k, b)| {
+                (format!("{}.momentum", store.name(store.ids().nth(k).expect("state matches store"))), to_vec(b))
+            })
+            .collect();
+        OptimizerState { step: self.t, buffers }
+    }
+
+    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), String> {
+        self.buf = store.ids().map(|id| Mat::zeros(store.value(id).nrows(), store.value(id).ncols())).collect();
+        if !state.buffers.is_empty() {
+            for id in store.ids() {
+                let name = store.name(id);
+                from_vec(&mut self.buf[id.index()], state.buffers.get(&format!("{name}.momentum")), name)?;
+            }
+        }
+        self.t = state.step;
+        Ok(())
+    }
+}
+
+fn to_vec(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.ncols()).flat_map(|j| m.col_as_slice(j).iter().copied()).collect()
+}
+
+fn from_vec(m: &mut Mat<f64>, v: Option<&Vec<f64>>, name: &str) -> Result<(), String> {
+    let v = v.ok_or_else(|| format!("optimiser state has no buffer for parameter '{name}'"))?;
+    let r = m.nrows();
+    if v.len() != r * m.ncols() {
+        return Err(format!(
+            "optimiser state for '{name}' has {} values, the parameter has {}x{}",
+            v.len(),
+            r,
+            m.ncols()
+        ));
+    }
+    for j in 0..m.ncols() {
+        m.col_as_slice_mut(j).copy_from_slice(&v[j * r..(j + 1) * r]);
+    }
+    Ok(())
+}
