@@ -213,6 +213,16 @@ impl Tape {
                         add_slice(&mut t.col_mut(j)[j.min(r)..], &g.col(j)[j.min(r)..]);
                     }
                 }
+                Op::Transpose(a) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    let (t, live) = target!(a);
+                    prepare(t, live, r, c);
+                    let mut tm = t.as_mut();
+                    tm += g.as_ref().transpose();
+                }
                 Op::Cholesky(a) => {
                     if !needs[a as usize] {
                         continue;

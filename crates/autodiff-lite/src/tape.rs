@@ -105,6 +105,8 @@ pub(crate) enum Op {
     PermuteCols(u32, u32),
     /// Lower triangle (with diagonal), zeros above.
     Tril(u32),
+    /// `a^T`.
+    Transpose(u32),
     /// Cholesky factor of `(a + a^T) / 2`.
     Cholesky(u32),
     /// `L^-1 b` with `L` the lower triangle of the first operand.
@@ -330,6 +332,7 @@ impl Tape {
                 | Op::SelectCols(a, _)
                 | Op::PermuteCols(a, _)
                 | Op::Tril(a)
+                | Op::Transpose(a)
                 | Op::Cholesky(a)
                 | Op::LogDetCholesky(a) => need(a),
                 Op::Binary(_, a, b) | Op::MatMul(a, b, ..) | Op::ConcatCols(a, b) | Op::SolveLower(a, b) => {
@@ -698,6 +701,16 @@ impl Tape {
         let (o, x) = self.out_in(out, a.index);
         o.data.copy_from_slice(&x.data);
         zero_above_diagonal(o);
+        self.var(out)
+    }
+
+    /// The transpose `a^T`.
+    #[track_caller]
+    pub fn transpose(&mut self, a: Var) -> Var {
+        let (r, c) = self.dims(a, "transpose");
+        let out = self.push(Op::Transpose(a.index), c, r);
+        let (o, x) = self.out_in(out, a.index);
+        o.as_mut().copy_from(x.as_ref().transpose());
         self.var(out)
     }
 

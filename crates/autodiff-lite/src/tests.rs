@@ -148,6 +148,7 @@ proptest! {
             ("concat_cols", Box::new(|t, x, y| t.concat_cols(x, y))),
             ("permute_cols", Box::new(move |t, x, _| t.permute_cols(x, &p2))),
             ("tril", Box::new(|t, x, _| t.tril(x))),
+            ("transpose", Box::new(|t, x, _| t.transpose(x))),
             ("select+concat", Box::new(|t, x, _| {
                 let a = t.select_cols(x, 0, 1);
                 let b = t.select_cols(x, 1, 1);

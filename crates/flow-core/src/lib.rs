@@ -1,1 +1,163 @@
 //! Bijectors with exact log-Jacobian determinants, composable into normalizing flows.
+//!
+//! A [`Bijector`] maps data `x` to latent `z` ([`Bijector::forward`]) and back
+//! ([`Bijector::inverse`]), batched with one sample per row, and returns the per-sample
+//! `log|det dz/dx|` (or `log|det dx/dz|` for the inverse) with the output. Layers keep
+//! [`autodiff_lite::ParamId`] handles into a [`ParamStore`] and record their math once on an
+//! [`autodiff_lite::Tape`]: with a recording tape for training, with a no-grad tape for fast
+//! encoding and sampling ([`Flow::encode`], [`Flow::decode`]).
+//!
+//! ```
+//! use flow_core::{Activation, Bijector, Coupling, CouplingConfig, CouplingTransform, Flow, Parity, Permutation};
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let mut store = autodiff_lite::ParamStore::new();
+//! let mut flow = Flow::new(2);
+//! for k in 0..4 {
+//!     let config = CouplingConfig::halves(2, Parity::alternating(k), CouplingTransform::Additive, &[24, 24], Activation::LeakyRelu(0.2));
+//!     flow.push(Coupling::new(&mut store, &format!("coupling.{k}"), config, &mut rng).unwrap()).unwrap();
+//! }
+//! flow.push(Permutation::reverse(2)).unwrap();
+//! assert!(flow.is_volume_preserving());
+//!
+//! let x = faer::mat![[0.5, -1.0], [2.0, 0.25]];
+//! let (z, log_det) = flow.encode(&store, x.as_ref());
+//! let (x_back, _) = flow.decode(&store, z.as_ref());
+//! assert!((&x_back - &x).norm_max() < 1e-12);
+//! assert!(log_det.iter().all(|&l| l == 0.0));
+//! ```
+
+mod coupling;
+mod flow;
+mod mlp;
+mod permutation;
+pub mod testing;
+
+#[cfg(test)]
+mod tests;
+
+use autodiff_lite::{ParamId, ParamStore, Tape, Var};
+use faer::MatRef;
+use serde::{Deserialize, Serialize};
+
+pub use coupling::{Coupling, CouplingConfig, CouplingTransform, LogScale, Parity, Split};
+pub use flow::{Flow, FlowSpec};
+pub use mlp::{Activation, LastLayerInit, Mlp, MlpConfig};
+pub use permutation::Permutation;
+
+/// The per-sample log-determinant of a bijector's Jacobian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogDet {
+    /// Exactly zero by construction (volume-preserving): no value is recorded.
+    Zero,
+    /// An `n x 1` column of `log|det J|`, one per sample.
+    PerSample(Var),
+}
+
+impl LogDet {
+    /// The sum of two log-determinants (composition), recording an addition only when both
+    /// are non-zero.
+    pub fn add(self, tape: &mut Tape, other: LogDet) -> LogDet {
+        match (self, other) {
+            (LogDet::Zero, x) | (x, LogDet::Zero) => x,
+            (LogDet::PerSample(a), LogDet::PerSample(b)) => LogDet::PerSample(tape.add(a, b)),
+        }
+    }
+
+    /// The values as a vector of length `n` (zeros for [`LogDet::Zero`]).
+    pub fn to_vec(self, tape: &Tape, n: usize) -> Vec<f64> {
+        match self {
+            LogDet::Zero => vec![0.0; n],
+            LogDet::PerSample(v) => (0..n).map(|i| tape.value(v)[(i, 0)]).collect(),
+        }
+    }
+}
+
+/// An invertible map of `R^D` with an exact log-Jacobian determinant, applied to batches
+/// (`n x D`, one sample per row).
+pub trait Bijector: std::fmt::Debug + Send + Sync {
+    /// The dimension `D`.
+    fn dim(&self) -> usize;
+
+    /// Data to latent: `z = g(x)` and `log|det dg/dx|` per sample.
+    fn forward(&self, tape: &mut Tape, store: &ParamStore, x: Var) -> (Var, LogDet);
+
+    /// Latent to data: `x = g^-1(z)` and `log|det dg^-1/dz|` per sample.
+    fn inverse(&self, tape: &mut Tape, store: &ParamStore, z: Var) -> (Var, LogDet);
+
+    /// True only where `log|det J|` is exactly zero by construction.
+    fn is_volume_preserving(&self) -> bool;
+
+    /// The handles of the layer's trainable parameters.
+    fn params(&self) -> Vec<ParamId>;
+
+    /// A serialisable description from which [`LayerSpec::attach`] rebuilds the layer.
+    fn spec(&self) -> LayerSpec;
+
+    /// Data-dependent initialisation from a batch `x` of inputs to this layer (ActNorm uses
+    /// it); the default does nothing.
+    fn init_from_data(&self, _store: &mut ParamStore, _x: MatRef<'_, f64>) {}
+}
+
+/// The architecture of one layer, as saved next to the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerSpec {
+    /// A [`Coupling`] whose parameters are named `<prefix>.t.*` and `<prefix>.s.*`.
+    Coupling {
+        /// Parameter-name prefix.
+        prefix: String,
+        /// Architecture.
+        config: CouplingConfig,
+    },
+    /// A [`Permutation`].
+    Permutation {
+        /// `z_j = x_{perm[j]}`.
+        perm: Vec<usize>,
+    },
+    /// A nested [`Flow`].
+    Chain(FlowSpec),
+}
+
+impl LayerSpec {
+    /// Rebuild the layer on parameters already in `store`.
+    ///
+    /// # Errors
+    /// [`FlowError::Mismatch`] when a parameter is missing or has the wrong shape,
+    /// [`FlowError::Config`] for an invalid description.
+    pub fn attach(&self, store: &ParamStore) -> Result<Box<dyn Bijector>, FlowError> {
+        Ok(match self {
+            LayerSpec::Coupling { prefix, config } => Box::new(Coupling::from_store(store, prefix, config.clone())?),
+            LayerSpec::Permutation { perm } => Box::new(Permutation::new(perm.clone())?),
+            LayerSpec::Chain(spec) => Box::new(Flow::from_spec(spec, store)?),
+        })
+    }
+}
+
+/// Errors from building, loading or saving flows.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// An invalid architecture (dimensions, masks, permutations).
+    #[error("invalid flow configuration: {0}")]
+    Config(String),
+    /// Saved weights do not match the architecture.
+    #[error("weights do not match the architecture: {0}")]
+    Mismatch(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file's content is not a valid saved flow.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
