@@ -29,11 +29,7 @@ pub(crate) fn samples(data: MatRef<'_, f64>, needed: usize) -> Result<(), Estima
 /// # Panics
 /// If the graph was built for a different number of points than `data` has.
 #[track_caller]
-pub(crate) fn graph(
-    data: MatRef<'_, f64>,
-    graph: &KnnGraph,
-    needed: usize,
-) -> Result<(), EstimateError> {
+pub(crate) fn graph(data: MatRef<'_, f64>, graph: &KnnGraph, needed: usize) -> Result<(), EstimateError> {
     assert_eq!(
         graph.n(),
         data.nrows(),

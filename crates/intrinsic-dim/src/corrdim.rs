@@ -57,11 +57,7 @@ impl Estimator for CorrelationDimension {
         self.estimate_with_graph(data, &graph)
     }
 
-    fn estimate_with_graph(
-        &self,
-        data: MatRef<'_, f64>,
-        graph: &KnnGraph,
-    ) -> Result<Estimate, EstimateError> {
+    fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {
         check::graph(data, graph, self.k2)?;
         let n = graph.n();
         let kth = |k: usize| check::median(&(0..n).map(|i| graph.distances(i)[k - 1]).collect::<Vec<_>>());
@@ -87,12 +83,7 @@ impl Estimator for CorrelationDimension {
         Ok(Estimate {
             dimension: (c2.ln() - c1.ln()) / (r2 / r1).ln(),
             local: None,
-            diagnostics: vec![
-                ("r1".into(), r1),
-                ("r2".into(), r2),
-                ("c1".into(), c1),
-                ("c2".into(), c2),
-            ],
+            diagnostics: vec![("r1".into(), r1), ("r2".into(), r2), ("c1".into(), c1), ("c2".into(), c2)],
         })
     }
 }

@@ -88,16 +88,12 @@ impl KnnGraph {
     /// # Panics
     /// If `k == 0`.
     #[track_caller]
-    pub fn build_with(
-        data: MatRef<'_, f64>,
-        k: usize,
-        algorithm: Algorithm,
-    ) -> Result<Self, EstimateError> {
+    pub fn build_with(data: MatRef<'_, f64>, k: usize, algorithm: Algorithm) -> Result<Self, EstimateError> {
         assert!(k > 0, "a neighbour graph needs k >= 1");
         crate::check::samples(data, k + 1)?;
         crate::check::finite(data)?;
         let (n, d) = (data.nrows(), data.ncols());
-        let rows = RowMajor::centred(data);
+        let rows = RowMajor::new(data);
         let (indices, distances) = match algorithm.resolve(n, d) {
             Algorithm::KdTree => kdtree::knn(&rows, k),
             _ => brute::knn(&rows, k),
@@ -159,12 +155,7 @@ impl KnnGraph {
         fn take<T: Copy>(v: &[T], from: usize, to: usize) -> Vec<T> {
             v.chunks(from).flat_map(|row| row[..to].iter().copied()).collect()
         }
-        KnnGraph {
-            n: self.n,
-            k,
-            indices: take(&self.indices, self.k, k),
-            distances: take(&self.distances, self.k, k),
-        }
+        KnnGraph { n: self.n, k, indices: take(&self.indices, self.k, k), distances: take(&self.distances, self.k, k) }
     }
 }
 
@@ -183,7 +174,7 @@ pub fn count_pairs_within(
     if n < 2 || radii.is_empty() {
         return Ok(vec![0; radii.len()]);
     }
-    let rows = RowMajor::centred(data);
+    let rows = RowMajor::new(data);
     let r2: Vec<f64> = radii.iter().map(|r| r * r).collect();
     Ok(match algorithm.resolve(n, d) {
         Algorithm::KdTree => kdtree::count_pairs(&rows, &r2),
@@ -191,26 +182,32 @@ pub fn count_pairs_within(
     })
 }
 
-/// The data copied row-major and centred (column means subtracted: distances are unchanged, and
-/// the distance products lose less precision).
+/// The data copied row-major (direct distances are computed from these raw values, as
+/// scikit-learn's trees do), with the column means (the distance products use centred data:
+/// distances are unchanged, and the products lose less precision).
 pub(crate) struct RowMajor {
     n: usize,
     d: usize,
     x: Vec<f64>,
+    mean: Vec<f64>,
 }
 
 impl RowMajor {
-    fn centred(data: MatRef<'_, f64>) -> Self {
+    fn new(data: MatRef<'_, f64>) -> Self {
+        const ROWS: usize = 32;
         let (n, d) = (data.nrows(), data.ncols());
-        let mean: Vec<f64> =
-            (0..d).map(|j| (0..n).map(|i| data[(i, j)]).sum::<f64>() / n as f64).collect();
+        let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| data[(i, j)]).sum::<f64>() / n as f64).collect();
         let mut x = vec![0.0; n * d];
-        x.par_chunks_mut(d.max(1)).enumerate().for_each(|(i, row)| {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = data[(i, j)] - mean[j];
+        // A blocked transpose: read ROWS entries of a column, write them ROWS rows apart.
+        x.par_chunks_mut((d * ROWS).max(1)).enumerate().for_each(|(c, chunk)| {
+            let i0 = c * ROWS;
+            for j in 0..d {
+                for r in 0..chunk.len() / d {
+                    chunk[r * d + j] = data[(i0 + r, j)];
+                }
             }
         });
-        RowMajor { n, d, x }
+        RowMajor { n, d, x, mean }
     }
 
     #[inline]
@@ -237,6 +234,35 @@ pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
         tail += t * t;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// [`sq_dist`] from `a` to four rows at once, bit-identical to four calls.
+#[inline]
+pub(crate) fn sq_dist4(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
+    let mut acc = [[0.0f64; 8]; 4];
+    let mut tail = [0.0f64; 4];
+    let full = a.len() / 8 * 8;
+    for c in (0..full).step_by(8) {
+        let x = &a[c..c + 8];
+        for (accr, br) in acc.iter_mut().zip(&b) {
+            let y = &br[c..c + 8];
+            for l in 0..8 {
+                let t = x[l] - y[l];
+                accr[l] += t * t;
+            }
+        }
+    }
+    for (t, br) in tail.iter_mut().zip(&b) {
+        for (x, y) in a[full..].iter().zip(&br[full..]) {
+            let u = x - y;
+            *t += u * u;
+        }
+    }
+    let mut out = [0.0; 4];
+    for ((o, accr), t) in out.iter_mut().zip(&acc).zip(tail) {
+        *o = ((accr[0] + accr[4]) + (accr[1] + accr[5])) + ((accr[2] + accr[6]) + (accr[3] + accr[7])) + t;
+    }
+    out
 }
 
 /// A bounded list of the best `(squared distance, index)` pairs, kept sorted, ties by index.

@@ -161,11 +161,7 @@ pub trait Estimator {
     ///
     /// # Panics
     /// If `graph` was built for a different number of points than `data` has.
-    fn estimate_with_graph(
-        &self,
-        data: MatRef<'_, f64>,
-        graph: &KnnGraph,
-    ) -> Result<Estimate, EstimateError> {
+    fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {
         let _ = graph;
         self.estimate(data)
     }
@@ -174,10 +170,7 @@ pub trait Estimator {
 /// Run several estimators on the same data, searching neighbours once: the graph is built with
 /// `max_e neighbours(e)` neighbours per point and shared. Results are in the order given; when
 /// the graph cannot be built, every estimator that needs it gets that error.
-pub fn estimate_all(
-    data: MatRef<'_, f64>,
-    estimators: &[&dyn Estimator],
-) -> Vec<Result<Estimate, EstimateError>> {
+pub fn estimate_all(data: MatRef<'_, f64>, estimators: &[&dyn Estimator]) -> Vec<Result<Estimate, EstimateError>> {
     let k = estimators.iter().map(|e| e.neighbours()).max().unwrap_or(0);
     let graph = (k > 0).then(|| KnnGraph::build(data, k));
     estimators

@@ -90,11 +90,7 @@ impl Estimator for Mle {
         self.estimate_with_graph(data, &graph)
     }
 
-    fn estimate_with_graph(
-        &self,
-        data: MatRef<'_, f64>,
-        graph: &KnnGraph,
-    ) -> Result<Estimate, EstimateError> {
+    fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {
         check::graph(data, graph, self.k2)?;
         let n = graph.n();
         let kept: Vec<usize> = (0..n).filter(|&i| graph.distances(i)[0] > 0.0).collect();
@@ -110,9 +106,11 @@ impl Estimator for Mle {
             for (&i, m) in kept.iter().zip(&mk) {
                 local[i] += m / sizes as f64;
             }
-            global += self.combine.apply(&mk).ok_or_else(|| {
-                EstimateError::Degenerate(format!("a local MLE at k = {k} is 0"))
-            })? / sizes as f64;
+            global += self
+                .combine
+                .apply(&mk)
+                .ok_or_else(|| EstimateError::Degenerate(format!("a local MLE at k = {k} is 0")))?
+                / sizes as f64;
         }
         if !global.is_finite() {
             return Err(EstimateError::Degenerate(

@@ -121,11 +121,7 @@ impl Estimator for Pca {
         }
     }
 
-    fn estimate_with_graph(
-        &self,
-        data: MatRef<'_, f64>,
-        graph: &KnnGraph,
-    ) -> Result<Estimate, EstimateError> {
+    fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {
         let PcaMode::Pointwise { k, combine } = self.mode else {
             return self.estimate(data);
         };
@@ -139,18 +135,14 @@ impl Estimator for Pca {
                 self.fo_count(x.as_ref()).map(|c| c as f64)
             })
             .collect::<Result<Vec<f64>, _>>()?;
-        let dimension = combine.apply(&local).ok_or_else(|| {
-            EstimateError::Degenerate("a neighbourhood has zero variance (all duplicates)".into())
-        })?;
+        let dimension = combine
+            .apply(&local)
+            .ok_or_else(|| EstimateError::Degenerate("a neighbourhood has zero variance (all duplicates)".into()))?;
         let global = self.fo_count(data)? as f64;
         Ok(Estimate {
             dimension,
             local: Some(local),
-            diagnostics: vec![
-                ("alpha".into(), self.alpha),
-                ("k".into(), k as f64),
-                ("global_pca".into(), global),
-            ],
+            diagnostics: vec![("alpha".into(), self.alpha), ("k".into(), k as f64), ("global_pca".into(), global)],
         })
     }
 }

@@ -95,20 +95,12 @@ impl Estimator for TwoNn {
     /// # Panics
     /// If `discard_fraction` is not in `[0, 1)`, or the graph is for other data.
     #[track_caller]
-    fn estimate_with_graph(
-        &self,
-        data: MatRef<'_, f64>,
-        graph: &KnnGraph,
-    ) -> Result<Estimate, EstimateError> {
+    fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {
         let f = self.discard_fraction;
         assert!((0.0..1.0).contains(&f), "discard_fraction must be in [0, 1), got {f}");
         check::graph(data, graph, 2)?;
         let total = graph.n();
-        let mu: Vec<f64> = (0..total)
-            .map(|i| graph.distances(i))
-            .filter(|r| r[0] > 0.0)
-            .map(|r| r[1] / r[0])
-            .collect();
+        let mu: Vec<f64> = (0..total).map(|i| graph.distances(i)).filter(|r| r[0] > 0.0).map(|r| r[1] / r[0]).collect();
         let n = mu.len();
         let skipped = total - n;
         if self.kept(n) < 2 {

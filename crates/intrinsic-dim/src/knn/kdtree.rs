@@ -75,9 +75,8 @@ impl Tree {
             return id; // all points coincide: keep them in one leaf
         }
         let mid = lo + (hi - lo) / 2;
-        perm[lo..hi].select_nth_unstable_by(mid - lo, |&a, &b| {
-            rows.row(a)[dim].total_cmp(&rows.row(b)[dim]).then(a.cmp(&b))
-        });
+        perm[lo..hi]
+            .select_nth_unstable_by(mid - lo, |&a, &b| rows.row(a)[dim].total_cmp(&rows.row(b)[dim]).then(a.cmp(&b)));
         let split = rows.row(perm[mid])[dim];
         let left = Self::split(rows, perm, lo, mid, nodes);
         let right = Self::split(rows, perm, mid, hi, nodes);
@@ -166,11 +165,8 @@ pub(super) fn knn(rows: &RowMajor, k: usize) -> (Vec<usize>, Vec<f64>) {
     // Results in tree order first (queries in tree order share leaves), then scattered.
     let mut idx_t = vec![0usize; n * k];
     let mut dist_t = vec![0.0f64; n * k];
-    idx_t
-        .par_chunks_mut(k * CHUNK)
-        .zip(dist_t.par_chunks_mut(k * CHUNK))
-        .enumerate()
-        .for_each(|(c, (idx_c, dist_c))| {
+    idx_t.par_chunks_mut(k * CHUNK).zip(dist_t.par_chunks_mut(k * CHUNK)).enumerate().for_each(
+        |(c, (idx_c, dist_c))| {
             let mut off = vec![0.0; d];
             for (t, (idx_out, dist_out)) in idx_c.chunks_mut(k).zip(dist_c.chunks_mut(k)).enumerate() {
                 let p = c * CHUNK + t;
@@ -180,7 +176,8 @@ pub(super) fn knn(rows: &RowMajor, k: usize) -> (Vec<usize>, Vec<f64>) {
                 debug_assert_eq!(best.len(), k);
                 write_row(&best, k, idx_out, dist_out);
             }
-        });
+        },
+    );
     let mut indices = vec![0usize; n * k];
     let mut distances = vec![0.0f64; n * k];
     for (p, &i) in tree.perm.iter().enumerate() {

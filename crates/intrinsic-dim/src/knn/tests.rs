@@ -94,12 +94,30 @@ fn far_from_the_origin_the_product_formula_is_certified_or_rescanned() {
 }
 
 #[test]
+fn near_twins_beyond_f32_and_f64_resolution_are_still_exact() {
+    // Rows 0..100 are spread out; rows 100..200 copy them up to 1e-4 (the f32 ranking cannot
+    // separate these, f64 can) and rows 200..300 up to 1e-9 (only direct distances can).
+    let base = random(300, 20, 5);
+    let data = Mat::from_fn(300, 20, |i, j| match i {
+        0..100 => base[(i, j)],
+        100..200 => base[(i - 100, j)] + 1e-4 * base[(i, j)],
+        _ => base[(i - 200, j)] + 1e-9 * base[(i, j)],
+    });
+    let want = reference(&data, 6);
+    let g = KnnGraph::build_with(data.as_ref(), 6, Algorithm::BruteForce).unwrap();
+    for i in 0..300 {
+        assert_eq!(g.indices(i), &want.0[i * 6..(i + 1) * 6], "point {i}");
+        for j in 0..6 {
+            let (a, b) = (g.distances(i)[j], want.1[i * 6 + j]);
+            assert!((a - b).abs() <= 1e-9 * b, "point {i} rank {j}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
 fn errors_are_typed() {
     let data = random(5, 2, 1);
-    assert_eq!(
-        KnnGraph::build(data.as_ref(), 5),
-        Err(EstimateError::TooFewSamples { needed: 6, got: 5 })
-    );
+    assert_eq!(KnnGraph::build(data.as_ref(), 5), Err(EstimateError::TooFewSamples { needed: 6, got: 5 }));
     let mut bad = random(10, 2, 1);
     bad[(3, 1)] = f64::NAN;
     assert_eq!(KnnGraph::build(bad.as_ref(), 2), Err(EstimateError::NonFinite { row: 3, col: 1 }));
