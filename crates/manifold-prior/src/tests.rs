@@ -1,0 +1,359 @@
+//! Unit tests of priors, objectives, training mechanics (divergence, checkpoints, determinism)
+//! and model files. Training-quality acceptance tests are in `tests/acceptance.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use autodiff_lite::{ParamStore, Tape, check_param_gradients};
+use faer::Mat;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::*;
+
+fn config(cases: u32) -> Config {
+    Config { cases, rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(0x9a1), ..Config::default() }
+}
+
+fn random_mat(rng: &mut ChaCha8Rng, r: usize, c: usize) -> Mat<f64> {
+    Mat::from_fn(r, c, |_, _| rng.random_range(-1.0..1.0))
+}
+
+fn sine(n: usize, rng: &mut ChaCha8Rng) -> Mat<f64> {
+    let t: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+    Mat::from_fn(n, 2, |i, j| if j == 0 { t[i] } else { (2.0 * t[i]).sin() })
+}
+
+/// `log N(z; mu, S)` for one row by the textbook formula with faer's Cholesky.
+fn reference_log_density(z: &[f64], mu: &[f64], cov: &Mat<f64>) -> f64 {
+    let d = z.len();
+    let llt = cov.llt(faer::Side::Lower).unwrap();
+    let y = Mat::from_fn(d, 1, |i, _| z[i] - mu[i]);
+    let sol = faer::linalg::solvers::Solve::solve(&llt, &y);
+    let quad: f64 = (0..d).map(|i| y[(i, 0)] * sol[(i, 0)]).sum();
+    let log_det: f64 = 2.0 * (0..d).map(|i| llt.L()[(i, i)].ln()).sum::<f64>();
+    -0.5 * (d as f64 * (2.0 * std::f64::consts::PI).ln() + log_det + quad)
+}
+
+proptest! {
+    #![proptest_config(config(24))]
+
+    #[test]
+    fn triangular_prior_log_prob_matches_the_textbook_density_and_finite_differences(seed in any::<u64>(), d in 1usize..5, s in prop::sample::select(vec![0.01, 0.3])) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut store = ParamStore::new();
+        let prior = TriangularGaussian::new(&mut store, "prior", d, MeanMode::Learned);
+        store.set_value(prior.a_param(), random_mat(&mut rng, d, d).as_ref());
+        store.set_value(prior.mu_param().unwrap(), random_mat(&mut rng, 1, d).as_ref());
+        let z = random_mat(&mut rng, 3, d);
+        let mut tape = Tape::no_grad();
+        let zv = tape.leaf(z.as_ref());
+        let lp = prior.log_prob(&mut tape, &store, zv, s).unwrap();
+        let mut cov = prior.covariance(&store);
+        for i in 0..d { cov[(i, i)] += s * s; }
+        let mu = prior.mean(&store);
+        for i in 0..3 {
+            let zi: Vec<f64> = (0..d).map(|j| z[(i, j)]).collect();
+            let mui: Vec<f64> = (0..d).map(|j| mu[(0, j)]).collect();
+            let want = reference_log_density(&zi, &mui, &cov);
+            prop_assert!((tape.value(lp)[(i, 0)] - want).abs() <= 1e-9 * (1.0 + want.abs()));
+        }
+        // Parameter gradients against central differences.
+        let check = check_param_gradients(&mut store, 1e-6, |t, st| {
+            let zv = t.leaf(z.as_ref());
+            let lp = prior.log_prob(t, st, zv, s).unwrap();
+            t.sum(lp)
+        });
+        prop_assert!(check.max_rel_error() < 1e-6, "{:?}", check.rel_errors);
+    }
+
+    #[test]
+    fn diagonal_and_standard_priors_match_closed_forms(seed in any::<u64>(), d in 1usize..5) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut store = ParamStore::new();
+        let diag = DiagonalGaussian::new(&mut store, "diag", d, MeanMode::Learned);
+        let ids = diag.params();
+        store.set_value(ids[0], random_mat(&mut rng, 1, d).as_ref());
+        store.set_value(ids[1], random_mat(&mut rng, 1, d).as_ref());
+        let std_normal = StandardNormal::new(d);
+        let z = random_mat(&mut rng, 2, d);
+        let s = 0.2;
+        for prior in [&diag as &dyn Prior, &std_normal] {
+            let mut tape = Tape::no_grad();
+            let zv = tape.leaf(z.as_ref());
+            let lp = prior.log_prob(&mut tape, &store, zv, s).unwrap();
+            let mut cov = prior.covariance(&store);
+            for i in 0..d { cov[(i, i)] += s * s; }
+            let mu = prior.mean(&store);
+            for i in 0..2 {
+                let zi: Vec<f64> = (0..d).map(|j| z[(i, j)]).collect();
+                let mui: Vec<f64> = (0..d).map(|j| mu[(0, j)]).collect();
+                let want = reference_log_density(&zi, &mui, &cov);
+                prop_assert!((tape.value(lp)[(i, 0)] - want).abs() <= 1e-9 * (1.0 + want.abs()));
+            }
+        }
+        let check = check_param_gradients(&mut store, 1e-6, |t, st| {
+            let zv = t.leaf(z.as_ref());
+            let lp = diag.log_prob(t, st, zv, s).unwrap();
+            t.sum(lp)
+        });
+        prop_assert!(check.max_rel_error() < 1e-6, "{:?}", check.rel_errors);
+    }
+}
+
+#[test]
+fn prior_samples_have_the_prior_covariance() {
+    let mut store = ParamStore::new();
+    let prior = TriangularGaussian::new(&mut store, "prior", 2, MeanMode::Fixed);
+    store.set_value(prior.a_param(), faer::mat![[1.0, 9.0], [0.5, 0.0]].as_ref()); // singular A, upper ignored
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let z = prior.sample(&store, 200_000, &mut rng);
+    let cov = covariance(z.as_ref());
+    let want = prior.covariance(&store);
+    assert!((&cov - &want).norm_max() < 0.01, "{cov:?} vs {want:?}");
+    // A rank-one A A^T: every sample lies on the line z2 = 0.5 z1.
+    assert!((0..100).all(|i| (z[(i, 1)] - 0.5 * z[(i, 0)]).abs() < 1e-12));
+    let spec = prior.spectrum(&store).unwrap();
+    assert!((spec.values[0] - 1.25).abs() < 1e-12 && spec.values[1] < 1e-15);
+}
+
+#[test]
+fn a_flow_that_is_not_volume_preserving_is_refused_unless_overridden() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut store = ParamStore::new();
+    let transform = flow_core::CouplingTransform::Affine(flow_core::LogScale::Tanh);
+    let flow = coupling_flow(&mut store, 2, 2, transform, &[4], PAPER_ACTIVATION, &mut rng).unwrap();
+    let err = SpreadFlow::new(
+        store.clone(),
+        flow,
+        MeanMode::Fixed,
+        SpreadConfig::default(),
+        Standardizer::identity(2),
+        VolumeCheck::Require,
+    );
+    assert!(matches!(err, Err(PriorError::NotVolumePreserving)));
+    let flow = flow_core::Flow::from_spec(
+        &coupling_flow(
+            &mut ParamStore::new(),
+            2,
+            2,
+            transform,
+            &[4],
+            PAPER_ACTIVATION,
+            &mut ChaCha8Rng::seed_from_u64(0),
+        )
+        .unwrap()
+        .architecture(),
+        &store,
+    )
+    .unwrap();
+    assert!(
+        SpreadFlow::new(
+            store,
+            flow,
+            MeanMode::Fixed,
+            SpreadConfig::default(),
+            Standardizer::identity(2),
+            VolumeCheck::Override
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn the_spread_loss_gradient_matches_finite_differences() {
+    // const-shift noise makes the loss deterministic, so central differences apply.
+    let spread = SpreadConfig { s: 0.1, noise: NoiseMode::ConstShift, placement: SpreadPlacement::Latent };
+    let mut model = spread_preset(3, 2, 4, spread, Standardizer::identity(3)).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let a = random_mat(&mut rng, 3, 3);
+    model.store.set_value(model.prior.a_param(), a.as_ref());
+    let x = random_mat(&mut rng, 6, 3);
+    let (flow, prior) = (&model.flow, &model.prior);
+    let check = check_param_gradients(&mut model.store, 1e-6, |t, st| {
+        let xv = t.leaf(x.as_ref());
+        let (z, _) = flow_core::Bijector::forward(flow, t, st, xv);
+        let z = t.add_scalar(z, 0.1);
+        let lp = prior.log_prob(t, st, z, 0.1).unwrap();
+        let m = t.mean(lp);
+        t.neg(m)
+    });
+    assert!(check.max_rel_error() < 1e-6, "{:?}", check.rel_errors);
+    // The model's own loss is the same function.
+    let mut tape = Tape::new();
+    let loss = model.record_loss(&mut tape, x.as_ref(), &mut rng).unwrap();
+    let mut t2 = Tape::no_grad();
+    let xv = t2.leaf(x.as_ref());
+    let (z, _) = flow_core::Bijector::forward(&model.flow, &mut t2, &model.store, xv);
+    let z = t2.add_scalar(z, 0.1);
+    let lp = model.prior.log_prob(&mut t2, &model.store, z, 0.1).unwrap();
+    let m = t2.mean(lp);
+    assert_eq!(tape.scalar(loss), -t2.scalar(m));
+}
+
+#[test]
+fn the_closed_form_prior_gradient_of_the_method_holds() {
+    // method.md: with M = Y^T Y / B, G = 0.5 (S^-1 - S^-1 M S^-1), dLoss/dA = tril(2 G A).
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let d = 3;
+    let s = 0.2;
+    let a = Mat::from_fn(d, d, |i, j| if i >= j { rng.random_range(-1.0..1.0) } else { 0.0 });
+    let y = random_mat(&mut rng, 5, d);
+    let mut store = ParamStore::new();
+    let prior = TriangularGaussian::new(&mut store, "prior", d, MeanMode::Fixed);
+    store.set_value(prior.a_param(), a.as_ref());
+    let mut tape = Tape::new();
+    let yv = tape.leaf(y.as_ref());
+    let lp = prior.log_prob(&mut tape, &store, yv, s).unwrap();
+    let m = tape.mean(lp);
+    let loss = tape.neg(m);
+    tape.backward(loss, &mut store);
+    let mut cov = &a * a.transpose();
+    for i in 0..d {
+        cov[(i, i)] += s * s;
+    }
+    let inv = faer::linalg::solvers::Solve::solve(&cov.llt(faer::Side::Lower).unwrap(), Mat::<f64>::identity(d, d));
+    let mm = y.transpose() * &y * faer::Scale(1.0 / 5.0);
+    let g = (&inv - &inv * &mm * &inv) * faer::Scale(0.5);
+    let want = &g * &a * faer::Scale(2.0);
+    for i in 0..d {
+        for j in 0..d {
+            let w = if i >= j { want[(i, j)] } else { 0.0 };
+            assert!((store.grad(prior.a_param())[(i, j)] - w).abs() < 1e-12, "({i},{j})");
+        }
+    }
+}
+
+#[test]
+fn divergence_stops_training_with_the_step_and_last_finite_loss() {
+    let mut model = paper_fig1_spread(0).unwrap();
+    let mut step = 0;
+    let mut data = |n: usize, rng: &mut ChaCha8Rng| {
+        step += 1;
+        let mut x = sine(n, rng);
+        if step == 4 {
+            x[(0, 0)] = f64::NAN;
+        }
+        x
+    };
+    let err =
+        train(&mut model, DataSource::Generator(&mut data), &TrainConfig::paper_fig1().with_steps(10)).unwrap_err();
+    match err {
+        TrainError::Diverged { step, what, last_finite_loss } => {
+            assert_eq!((step, what), (3, "loss"));
+            assert!(last_finite_loss.is_some_and(f64::is_finite));
+        }
+        other => panic!("expected divergence, got {other}"),
+    }
+}
+
+#[test]
+fn bad_training_data_is_an_error() {
+    let mut model = paper_fig1_spread(0).unwrap();
+    let wide = Mat::<f64>::zeros(10, 3);
+    assert!(matches!(
+        train(&mut model, DataSource::Fixed(wide.as_ref()), &TrainConfig::paper_fig1().with_steps(1)),
+        Err(TrainError::Shape { expected: 2, got: 3 })
+    ));
+    let empty = Mat::<f64>::zeros(0, 2);
+    assert!(matches!(
+        train(&mut model, DataSource::Fixed(empty.as_ref()), &TrainConfig::paper_fig1().with_steps(1)),
+        Err(TrainError::Empty)
+    ));
+}
+
+#[test]
+fn resuming_from_a_checkpoint_is_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let fixed = sine(300, &mut rng); // a fixed data set exercises the shuffled epoch order
+    let base = TrainConfig { batch_size: 64, ..TrainConfig::paper_fig1().with_steps(40) };
+    let mut straight = paper_fig1_spread(1).unwrap();
+    let h1 = train(&mut straight, DataSource::Fixed(fixed.as_ref()), &base).unwrap();
+
+    let ck = CheckpointConfig { dir: dir.path().join("ck"), interval: 10 };
+    let first = TrainConfig { checkpoint: Some(ck.clone()), ..base.clone().with_steps(25) };
+    let mut interrupted = paper_fig1_spread(1).unwrap();
+    train(&mut interrupted, DataSource::Fixed(fixed.as_ref()), &first).unwrap();
+    // A fresh process: a new model, restored from disk.
+    let mut restored = paper_fig1_spread(1).unwrap();
+    let rest = TrainConfig { checkpoint: Some(ck), ..base.clone() };
+    let h2 = resume(&mut restored, DataSource::Fixed(fixed.as_ref()), &rest).unwrap();
+    assert_eq!(h1.losses, h2.losses);
+    for id in straight.store.ids() {
+        assert_eq!(straight.store.value(id), restored.store.value(id), "{}", straight.store.name(id));
+        assert_eq!(straight.ema.value(id), restored.ema.value(id));
+    }
+}
+
+#[test]
+fn one_and_two_threads_give_the_same_training_run() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut model = paper_fig1_spread(2).unwrap();
+            let h =
+                train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(30)).unwrap();
+            (h.losses, model.sample(50, 9))
+        })
+    };
+    let (l1, s1) = run(1);
+    let (l2, s2) = run(2);
+    for (a, b) in l1.iter().zip(&l2) {
+        assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0));
+    }
+    assert!((&s1 - &s2).norm_max() <= 1e-12);
+}
+
+#[test]
+fn a_saved_model_loads_identically_and_corruption_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = paper_fig1_spread(4).unwrap();
+    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(20)).unwrap();
+    model.save(dir.path()).unwrap();
+    let loaded = SpreadFlow::load(dir.path()).unwrap();
+    assert_eq!(model.sample(30, 1), loaded.sample(30, 1));
+    assert_eq!(model.sample_with(30, 1, ParamSource::Ema), loaded.sample_with(30, 1, ParamSource::Ema));
+    // Truncated weights.
+    let params = dir.path().join("params.safetensors");
+    let bytes = std::fs::read(&params).unwrap();
+    std::fs::write(&params, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Format { .. })));
+    // Garbage architecture.
+    std::fs::write(&params, &bytes).unwrap();
+    std::fs::write(dir.path().join("model.json"), b"{ not json").unwrap();
+    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Format { .. })));
+    // Weights of another architecture.
+    let other = spread_preset(3, 2, 0, SpreadConfig::default(), Standardizer::identity(3)).unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    other.save(other_dir.path()).unwrap();
+    std::fs::copy(other_dir.path().join("params.safetensors"), &params).unwrap();
+    model.save(&dir.path().join("fresh")).unwrap();
+    std::fs::copy(dir.path().join("fresh/model.json"), dir.path().join("model.json")).unwrap();
+    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Mismatch(_))));
+}
+
+#[test]
+fn standardizer_round_trips_and_uses_one_global_scale() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let x = Mat::from_fn(50, 3, |_, j| rng.random_range(-1.0..1.0) * (j + 1) as f64 + 5.0);
+    for mode in [ScalingMode::Global, ScalingMode::PerDimension, ScalingMode::Identity] {
+        let st = Standardizer::fit(x.as_ref(), mode);
+        let back = st.inverse(st.transform(x.as_ref()).as_ref());
+        assert!((&back - &x).norm_max() < 1e-12);
+    }
+    let g = Standardizer::fit(x.as_ref(), ScalingMode::Global);
+    let u = g.transform(x.as_ref());
+    let rms = (0..50).map(|i| (0..3).map(|j| u[(i, j)].powi(2)).sum::<f64>()).sum::<f64>() / 50.0;
+    assert!((rms - 1.0).abs() < 1e-12);
+    assert!(g.scale.iter().all(|&s| s == g.scale[0]));
+}
+
+#[test]
+fn project_returns_coordinates_on_the_leading_directions() {
+    let mut model = paper_fig1_spread(0).unwrap();
+    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(10)).unwrap();
+    let x = sine(7, &mut ChaCha8Rng::seed_from_u64(1));
+    assert_eq!(model.project(x.as_ref(), 1).unwrap().shape(), (7, 1));
+    assert!(matches!(model.project(x.as_ref(), 3), Err(PriorError::Config(_))));
+}
