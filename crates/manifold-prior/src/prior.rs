@@ -49,7 +49,7 @@ pub trait Prior: std::fmt::Debug + Send + Sync {
     /// the prior itself.
     ///
     /// # Errors
-    /// [`PriorError::Singular`] when the prior has no density at `s = 0`.
+    /// [`PriorError::Tape`] when the prior has no density at `s = 0` (a singular covariance).
     fn log_prob(&self, tape: &mut Tape, store: &ParamStore, z: Var, spread: f64) -> Result<Var, PriorError>;
 
     /// `n` samples (rows) of the prior, without spread.
