@@ -369,9 +369,13 @@ impl Manifold {
             Manifold::LinearSubspace { k, d } | Manifold::Hypercube { k, d } => {
                 let basis = subspace_basis(k, d);
                 let cube = matches!(self, Manifold::Hypercube { .. });
-                let z = Mat::<f64>::from_fn(n, k, |_, _| {
-                    if cube { rng.random::<f64>() } else { normal(rng) }
-                });
+                // Draw row by row, so sample i does not depend on n.
+                let mut z = Mat::<f64>::zeros(n, k);
+                for i in 0..n {
+                    for j in 0..k {
+                        z[(i, j)] = if cube { rng.random::<f64>() } else { normal(rng) };
+                    }
+                }
                 return (&z * basis.transpose(), None);
             }
             Manifold::Paraboloid => {
