@@ -15,6 +15,11 @@ fn main() -> anyhow::Result<()> {
     let config = TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
     let mut model = paper_fig1_spread(seed)?;
     let h = train(&mut model, DataSource::Generator(&mut sine), &config)?;
+    let ema_samples = model.sample_with(10_000, 1000 + seed, manifold_prior::ParamSource::Ema);
+    let near_ema = (0..ema_samples.nrows())
+        .filter(|&i| (ema_samples[(i, 1)] - (2.0 * ema_samples[(i, 0)]).sin()).abs() < 0.05)
+        .count();
+    println!("ema near {:.4}", near_ema as f64 / 1e4);
     let samples = model.sample(10_000, 1000 + seed);
     let near = (0..samples.nrows()).filter(|&i| (samples[(i, 1)] - (2.0 * samples[(i, 0)]).sin()).abs() < 0.05).count();
     let data = {
