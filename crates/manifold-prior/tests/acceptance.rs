@@ -62,3 +62,19 @@ fn on_a_circle_the_prior_keeps_full_rank() {
     let id = model.intrinsic_dimension(reference.as_ref(), ReadoffConfig::default()).unwrap();
     assert_eq!(id.data_rules.noise_relative, 2, "{id:?}");
 }
+
+#[test]
+fn the_flow_estimator_implements_the_estimator_trait() {
+    use intrinsic_dim::Estimator;
+    let data = sine(2_000, &mut ChaCha8Rng::seed_from_u64(11));
+    let estimator = manifold_prior::FlowEstimator {
+        train: TrainConfig::paper_fig1().with_steps(3_000),
+        ..manifold_prior::FlowEstimator::default()
+    };
+    assert_eq!(estimator.name(), "flow");
+    let estimate = estimator.estimate(data.as_ref()).unwrap();
+    assert!(estimate.dimension >= 1.0 && estimate.dimension <= 2.0, "{estimate:?}");
+    assert!(estimate.diagnostics.iter().any(|(k, _)| k == "prior_eigenvalue_0"));
+    let bad = Mat::from_fn(10, 2, |i, _| if i == 3 { f64::NAN } else { 0.0 });
+    assert!(matches!(estimator.estimate(bad.as_ref()), Err(intrinsic_dim::EstimateError::NonFinite { row: 3, col: 0 })));
+}
