@@ -21,11 +21,10 @@
 //! use faer::Mat;
 //! use intrinsic_dim::{Estimator, KnnGraph, Mle, TwoNn, Pca};
 //!
-//! // 400 points on a circle of radius 1 in the (x, y) plane of R^3: intrinsic dimension 1.
-//! let data = Mat::from_fn(400, 3, |i, j| {
-//!     let t = i as f64 * std::f64::consts::TAU / 400.0 + 0.001 * ((i * 7919) % 101) as f64;
-//!     [t.cos(), t.sin(), 0.0][j]
-//! });
+//! // 400 points at pseudo-random angles on the unit circle in the (x, y) plane of R^3:
+//! // intrinsic dimension 1.
+//! let angle = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() * std::f64::consts::TAU;
+//! let data = Mat::from_fn(400, 3, |i, j| [angle(i).cos(), angle(i).sin(), 0.0][j]);
 //! let graph = KnnGraph::build(data.as_ref(), 20)?;
 //! let mle = Mle::default().estimate_with_graph(data.as_ref(), &graph)?;
 //! let twonn = TwoNn::default().estimate_with_graph(data.as_ref(), &graph)?;
