@@ -99,15 +99,9 @@ pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset, Da
 }
 
 /// Parse the bytes of a text file; `path` only names the file in errors.
-pub(crate) fn parse_text(
-    path: &Path,
-    bytes: &[u8],
-    opts: &CsvOptions,
-    name: String,
-) -> Result<Dataset, DataError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        DataError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-    })?;
+pub(crate) fn parse_text(path: &Path, bytes: &[u8], opts: &CsvOptions, name: String) -> Result<Dataset, DataError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| DataError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let mut lines = text
         .lines()
         .enumerate()
@@ -190,11 +184,7 @@ fn split_fields(line: &str, comma: bool) -> Vec<&str> {
 /// # Panics
 /// If `header` has a length other than `d`.
 #[track_caller]
-pub fn write_csv(
-    path: impl AsRef<Path>,
-    x: MatRef<'_, f64>,
-    header: Option<&[&str]>,
-) -> Result<(), DataError> {
+pub fn write_csv(path: impl AsRef<Path>, x: MatRef<'_, f64>, header: Option<&[&str]>) -> Result<(), DataError> {
     if let Some(h) = header {
         assert_eq!(h.len(), x.ncols(), "write_csv: header has {} names for {} columns", h.len(), x.ncols());
     }

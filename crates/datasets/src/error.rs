@@ -108,9 +108,7 @@ pub enum DataError {
         detail: String,
     },
     /// `load` cannot tell the format from the file name.
-    #[error(
-        "{path}: unknown format; expected .csv, .txt, .tsv, .npy, .idx* or *-ubyte (optionally .gz)"
-    )]
+    #[error("{path}: unknown format; expected .csv, .txt, .tsv, .npy, .idx* or *-ubyte (optionally .gz)")]
     UnknownFormat {
         /// The file concerned.
         path: PathBuf,

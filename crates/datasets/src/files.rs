@@ -73,8 +73,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
 /// As [`load`].
 pub fn load_with(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset, DataError> {
     let path = path.as_ref();
-    let format =
-        Format::from_path(path).ok_or_else(|| DataError::UnknownFormat { path: path.into() })?;
+    let format = Format::from_path(path).ok_or_else(|| DataError::UnknownFormat { path: path.into() })?;
     let bytes = read_bytes(path)?;
     let name = file_stem(path);
     match format {
@@ -169,9 +168,7 @@ pub(crate) fn check_finite(path: &Path, m: &Mat<f64>, policy: NonFinite) -> Resu
         }
     }
     match first {
-        Some((i, j, value)) => {
-            Err(DataError::NonFinite { path: path.into(), row: i + 1, col: j + 1, value })
-        }
+        Some((i, j, value)) => Err(DataError::NonFinite { path: path.into(), row: i + 1, col: j + 1, value }),
         None => Ok(()),
     }
 }

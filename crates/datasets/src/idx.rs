@@ -9,8 +9,8 @@ use std::path::Path;
 
 use faer::Mat;
 
-use crate::files::{NonFinite, check_finite, mat_from_row_major, read_bytes, write_with};
 use crate::DataError;
+use crate::files::{NonFinite, check_finite, mat_from_row_major, read_bytes, write_with};
 
 /// Element types of IDX files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,18 +89,13 @@ pub(crate) fn parse_idx<'a>(path: &'a Path, bytes: &'a [u8]) -> Result<IdxView<'
     if bytes.len() < start {
         return Err(truncated(start));
     }
-    let dims: Vec<usize> = bytes[4..start]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        bytes[4..start].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
     let need = dims
         .iter()
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
         .and_then(|c| c.checked_add(start))
-        .ok_or_else(|| DataError::BadHeader {
-            path: path.into(),
-            detail: format!("dimensions {dims:?} overflow"),
-        })?;
+        .ok_or_else(|| DataError::BadHeader { path: path.into(), detail: format!("dimensions {dims:?} overflow") })?;
     if bytes.len() < need {
         return Err(truncated(need));
     }
@@ -121,9 +116,7 @@ impl IdxView<'_> {
         let m = match self.dtype {
             IdxType::U8 => mat_from_row_major(n, d, |k| f64::from(p[k])),
             IdxType::I8 => mat_from_row_major(n, d, |k| f64::from(p[k] as i8)),
-            IdxType::I16 => {
-                mat_from_row_major(n, d, |k| f64::from(i16::from_be_bytes([p[2 * k], p[2 * k + 1]])))
-            }
+            IdxType::I16 => mat_from_row_major(n, d, |k| f64::from(i16::from_be_bytes([p[2 * k], p[2 * k + 1]]))),
             IdxType::I32 => mat_from_row_major(n, d, |k| {
                 f64::from(i32::from_be_bytes([p[4 * k], p[4 * k + 1], p[4 * k + 2], p[4 * k + 3]]))
             }),
@@ -219,7 +212,11 @@ pub fn write_idx_u8(path: impl AsRef<Path>, dims: &[usize], data: &[u8]) -> Resu
 #[track_caller]
 pub fn write_idx_images(path: impl AsRef<Path>, images: &[u8], rows: usize, cols: usize) -> Result<(), DataError> {
     let size = rows * cols;
-    assert!(size > 0 && images.len() % size == 0, "write_idx_images: {} bytes are not whole {rows} x {cols} images", images.len());
+    assert!(
+        size > 0 && images.len() % size == 0,
+        "write_idx_images: {} bytes are not whole {rows} x {cols} images",
+        images.len()
+    );
     write_idx_u8(path, &[images.len() / size, rows, cols], images)
 }
 

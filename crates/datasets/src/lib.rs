@@ -54,9 +54,8 @@ pub use crate::idx::{read_idx_images, read_idx_labels, write_idx_images, write_i
 #[cfg(feature = "nalgebra")]
 pub use crate::interop::{from_dmatrix, to_dmatrix};
 pub use crate::manifold::{
-    FADING_SQUARES_SIDE, FADING_SQUARES_SQUARE, FADING_SQUARES_START, GenerateOptions, Manifold,
-    TORUS_MAJOR_RADIUS, TORUS_MINOR_RADIUS, all_manifolds, benchmark_manifolds, embedding_frame,
-    fading_squares_pixels, subspace_basis,
+    FADING_SQUARES_SIDE, FADING_SQUARES_SQUARE, FADING_SQUARES_START, GenerateOptions, Manifold, TORUS_MAJOR_RADIUS,
+    TORUS_MINOR_RADIUS, all_manifolds, benchmark_manifolds, embedding_frame, fading_squares_pixels, subspace_basis,
 };
 pub use crate::npy::{read_npy, read_npy_with, write_npy};
 pub use crate::real::{Split, digits, mnist};

@@ -210,9 +210,7 @@ impl Manifold {
             return Ok(Manifold::Sphere { k: parse_dim(k)? });
         }
         let sub = |rest: &str| -> Result<(usize, usize), DataError> {
-            let (k, d) = rest
-                .split_once("-in-")
-                .ok_or_else(|| unknown("expected the form NAME-K-in-D".into()))?;
+            let (k, d) = rest.split_once("-in-").ok_or_else(|| unknown("expected the form NAME-K-in-D".into()))?;
             let (k, d) = (parse_dim(k)?, parse_dim(d)?);
             if k > d {
                 return Err(unknown(format!("intrinsic dimension {k} exceeds ambient {d}")));
@@ -243,9 +241,7 @@ impl Manifold {
             | Manifold::SineGraph3d
             | Manifold::FadingSquares => 1,
             Manifold::SwissRoll | Manifold::SCurve | Manifold::Torus | Manifold::Paraboloid => 2,
-            Manifold::Sphere { k }
-            | Manifold::LinearSubspace { k, .. }
-            | Manifold::Hypercube { k, .. } => k,
+            Manifold::Sphere { k } | Manifold::LinearSubspace { k, .. } | Manifold::Hypercube { k, .. } => k,
         }
     }
 
@@ -283,11 +279,7 @@ impl Manifold {
     /// # Panics
     /// If `k > d` for [`Manifold::LinearSubspace`] or [`Manifold::Hypercube`].
     #[track_caller]
-    pub fn sample_with_params<R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        rng: &mut R,
-    ) -> (Mat<f64>, Option<Vec<f64>>) {
+    pub fn sample_with_params<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> (Mat<f64>, Option<Vec<f64>>) {
         let d = self.ambient_dim();
         let mut x = Mat::<f64>::zeros(n, d);
         let mut params = Vec::with_capacity(n);
@@ -483,12 +475,12 @@ impl Manifold {
                     (x[(i, 1)] - (2.0 * x1).sin()).hypot(x[(i, 2)] - 0.5 * x1 * x1)
                 })
                 .collect(),
-            Manifold::Paraboloid => rows
-                .map(|i| (x[(i, 2)] - x[(i, 0)] * x[(i, 0)] - x[(i, 1)] * x[(i, 1)]).abs())
-                .collect(),
-            Manifold::Circle | Manifold::Sphere { .. } => rows
-                .map(|i| (x.row(i).iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).abs())
-                .collect(),
+            Manifold::Paraboloid => {
+                rows.map(|i| (x[(i, 2)] - x[(i, 0)] * x[(i, 0)] - x[(i, 1)] * x[(i, 1)]).abs()).collect()
+            }
+            Manifold::Circle | Manifold::Sphere { .. } => {
+                rows.map(|i| (x.row(i).iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).abs()).collect()
+            }
             Manifold::Torus => rows
                 .map(|i| {
                     let rho = x[(i, 0)].hypot(x[(i, 1)]);
@@ -510,14 +502,20 @@ impl Manifold {
                 .collect()
             }
             Manifold::FadingSquares => {
+                let mut in_square = vec![false; x.ncols()];
+                fading_squares_pixels().for_each(|j| in_square[j] = true);
                 let m = (FADING_SQUARES_SQUARE * FADING_SQUARES_SQUARE) as f64;
                 rows.map(|i| {
                     let row = x.row(i);
-                    let total_sq = row.iter().map(|v| v * v).sum::<f64>();
                     let inside: f64 = fading_squares_pixels().map(|j| row[j]).sum();
                     let v = (inside / m).clamp(0.0, 1.0);
-                    // |x - v m|^2 = |x|^2 - 2 v <x, m> + v^2 |m|^2
-                    (total_sq - 2.0 * v * inside + v * v * m).max(0.0).sqrt()
+                    // Summed term by term: the expanded |x|^2 - 2 v <x, m> + v^2 |m|^2 cancels.
+                    let sq: f64 = row
+                        .iter()
+                        .zip(&in_square)
+                        .map(|(&xj, &inside)| if inside { (xj - v).powi(2) } else { xj * xj })
+                        .sum();
+                    sq.sqrt()
                 })
                 .collect()
             }
@@ -525,9 +523,7 @@ impl Manifold {
         Some(
             err.into_iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    if e.is_finite() && x.row(i).iter().all(|v| v.is_finite()) { e } else { f64::INFINITY }
-                })
+                .map(|(i, e)| if e.is_finite() && x.row(i).iter().all(|v| v.is_finite()) { e } else { f64::INFINITY })
                 .collect(),
         )
     }

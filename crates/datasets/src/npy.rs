@@ -5,8 +5,8 @@ use std::path::Path;
 
 use faer::{Mat, MatRef};
 
-use crate::files::{NonFinite, check_finite, mat_from_row_major, read_bytes, write_with};
 use crate::DataError;
+use crate::files::{NonFinite, check_finite, mat_from_row_major, read_bytes, write_with};
 
 /// The six magic bytes that open every `.npy` file.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -178,11 +178,7 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 /// # Errors
 /// [`DataError::Io`].
 pub fn write_npy(path: impl AsRef<Path>, x: MatRef<'_, f64>) -> Result<(), DataError> {
-    let mut header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
-        x.nrows(),
-        x.ncols()
-    );
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", x.nrows(), x.ncols());
     let unpadded = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');

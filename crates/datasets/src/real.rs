@@ -66,8 +66,7 @@ pub fn mnist(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, DataError> 
 /// The first existing file among the usual spellings of an MNIST file name.
 fn find_file(dir: &Path, prefix: &str, kind: &str, ndim: usize) -> Result<PathBuf, DataError> {
     let stems = [format!("{prefix}-{kind}-idx{ndim}-ubyte"), format!("{prefix}-{kind}.idx{ndim}-ubyte")];
-    let candidates: Vec<PathBuf> =
-        stems.iter().flat_map(|s| [dir.join(s), dir.join(format!("{s}.gz"))]).collect();
+    let candidates: Vec<PathBuf> = stems.iter().flat_map(|s| [dir.join(s), dir.join(format!("{s}.gz"))]).collect();
     candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
         let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         DataError::io(

@@ -51,13 +51,9 @@ fn contract_names() {
 
 #[test]
 fn bad_names_are_unknown_manifold_errors() {
-    for bad in ["", "bogus", "sphere-0", "sphere-x", "linear-5-in-3", "linear-3", "hypercube-a-in-3", "linear-0-in-3"]
-    {
+    for bad in ["", "bogus", "sphere-0", "sphere-x", "linear-5-in-3", "linear-3", "hypercube-a-in-3", "linear-0-in-3"] {
         let err = Manifold::from_name(bad).expect_err(bad);
-        assert!(
-            matches!(&err, DataError::UnknownManifold { name, .. } if name == bad),
-            "{bad}: {err}"
-        );
+        assert!(matches!(&err, DataError::UnknownManifold { name, .. } if name == bad), "{bad}: {err}");
     }
 }
 
@@ -114,7 +110,7 @@ fn exact_errors_of_known_points() {
     let b = subspace_basis(2, 4);
     let on = |z: [f64; 2], off: f64| -> Vec<f64> {
         // A point B z plus `off` times a unit vector orthogonal to the subspace.
-        let mut e = vec![1.0, -0.5, 0.25, 2.0];
+        let mut e = [1.0, -0.5, 0.25, 2.0];
         for p in 0..2 {
             let dot: f64 = (0..4).map(|r| b[(r, p)] * e[r]).sum();
             (0..4).for_each(|r| e[r] -= dot * b[(r, p)]);
