@@ -1,4 +1,61 @@
 //! The experiments of the paper, one module each, each writing figures, CSVs and a report.
+//!
+//! The binary (`repro`, normally run through `cargo xtask reproduce <name>`) parses the shared
+//! flags ([`cli`]), looks the experiment up in [`EXPERIMENTS`] and hands a [`RunContext`] to its
+//! [`RunFn`]. The experiment trains its models, fills the plain data structs of its module
+//! (for example [`fig1::Fig1Panels`]), calls the module's writer and returns a
+//! [`report::Report`]; [`run_experiment`] times it, stamps versions and writes `report.json` and
+//! `report.md` next to the figures.
+
+pub mod cli;
+pub mod csv_out;
+pub mod fig1;
+pub mod plot;
+pub mod progress;
+pub mod report;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+pub use progress::Verbosity;
+pub use report::{Report, Status, Target, TargetPolicy};
+
+/// What an experiment receives from the command line.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The experiment's command-line name (`fig1`).
+    pub name: &'static str,
+    /// The seed of the single-seed parts (figures, the "default seed" numbers).
+    pub seed: u64,
+    /// How many seeds the multi-seed targets use: seeds `0..seeds` (see [`RunContext::seeds`]).
+    pub n_seeds: usize,
+    /// Training steps override; `None` means the paper preset. A shortened run reports the
+    /// targets it cannot reach as n/a.
+    pub steps: Option<usize>,
+    /// Where every output goes (created if missing).
+    pub out_dir: PathBuf,
+    /// Whether progress bars and chatter are shown.
+    pub verbosity: Verbosity,
+}
+
+impl RunContext {
+    /// The seeds of the multi-seed targets, `0..n_seeds`.
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.n_seeds as u64).collect()
+    }
+
+    /// A path inside the output directory.
+    pub fn out(&self, file: &str) -> PathBuf {
+        self.out_dir.join(file)
+    }
+}
+
+/// The entry point of an implemented experiment: train, write figures and CSVs into
+/// `ctx.out_dir`, and return the report (targets and measured sections). The caller fills in
+/// wall time and versions and writes `report.json` / `report.md`.
+pub type RunFn = fn(&RunContext) -> anyhow::Result<Report>;
 
 /// One reproducible experiment: its command name, what it reproduces and its status.
 #[derive(Debug, Clone, Copy)]
@@ -7,8 +64,18 @@ pub struct ExperimentInfo {
     pub name: &'static str,
     /// What the experiment reproduces.
     pub summary: &'static str,
-    /// Typical wall time with default settings, or `None` while it is not implemented.
-    pub typical_time: Option<&'static str>,
+    /// Typical wall time with default settings on 2 cores (release build excluded); an
+    /// estimate until the experiment is implemented.
+    pub typical_time: &'static str,
+    /// The experiment's entry point, or `None` while it is not implemented.
+    pub run: Option<RunFn>,
+}
+
+impl ExperimentInfo {
+    /// True when the experiment can be run.
+    pub fn is_implemented(&self) -> bool {
+        self.run.is_some()
+    }
 }
 
 /// Every experiment the project knows, implemented or planned.
@@ -16,21 +83,48 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
     ExperimentInfo {
         name: "fig1",
         summary: "Figure 1: sine curve in 2-D, standard flow vs spread flow (ID 1)",
-        typical_time: None,
+        typical_time: "< 30 s",
+        run: None,
     },
     ExperimentInfo {
         name: "fading-squares",
         summary: "32x32 fading squares (1024-D, ID 1) with the authors' exact model",
-        typical_time: None,
+        typical_time: "~ 80 min",
+        run: None,
     },
     ExperimentInfo {
         name: "spread-study",
         summary: "when the learned prior reveals the intrinsic dimension (noise x placement x seeds)",
-        typical_time: None,
+        typical_time: "unknown",
+        run: None,
     },
 ];
 
 /// Look up an experiment by its command-line name.
 pub fn find(name: &str) -> Option<&'static ExperimentInfo> {
     EXPERIMENTS.iter().find(|e| e.name == name)
+}
+
+/// Run one experiment: create the output directory, call its [`RunFn`], stamp the wall time,
+/// seeds (if the experiment left them empty) and versions, and write `report.json` and
+/// `report.md` into `ctx.out_dir`.
+///
+/// Errors when the experiment is not implemented, when it fails, or when an output cannot be
+/// written.
+pub fn run_experiment(info: &ExperimentInfo, ctx: &RunContext) -> anyhow::Result<Report> {
+    let run =
+        info.run.with_context(|| format!("experiment '{}' ({}) is not implemented yet", info.name, info.summary))?;
+    std::fs::create_dir_all(&ctx.out_dir).with_context(|| format!("cannot create {}", ctx.out_dir.display()))?;
+    let start = Instant::now();
+    let mut report = run(ctx).with_context(|| format!("experiment '{}' failed", info.name))?;
+    report.wall_time_s = start.elapsed().as_secs_f64();
+    if report.experiment.is_empty() {
+        report.experiment = info.name.to_owned();
+    }
+    if report.seeds.is_empty() {
+        report.seeds = ctx.seeds();
+    }
+    report.stamp_versions();
+    report.write(&ctx.out_dir)?;
+    Ok(report)
 }

@@ -1,0 +1,200 @@
+//! The command line shared by every experiment: `repro --list`, `repro all [flags]`,
+//! `repro <name> [flags]`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser};
+
+use crate::progress::Verbosity;
+use crate::report::TargetPolicy;
+use crate::{ExperimentInfo, RunContext};
+
+/// `repro`: reproduce the paper's experiments (figures, raw CSVs and a report per experiment).
+#[derive(Debug, Parser)]
+#[command(
+    name = "repro",
+    version,
+    about = "Reproduce the experiments of \"Spread Flows for Manifold Modelling\"",
+    after_help = "Each experiment writes figures, raw CSVs, report.json and report.md into \
+                  results/<name> (or --out DIR).\nExit codes: 0 success, 1 error, 2 usage error, \
+                  3 a target FAILed under --strict.\nExamples:\n  repro --list\n  repro fig1 \
+                  --seeds 3\n  repro all --quiet --strict"
+)]
+pub struct Cli {
+    /// The experiment to run (see --list), or `all` for every implemented one.
+    #[arg(required_unless_present = "list")]
+    pub experiment: Option<String>,
+
+    /// List the experiments, what they reproduce, their typical run time and status.
+    #[arg(long, conflicts_with = "experiment")]
+    pub list: bool,
+
+    /// Flags shared by every experiment.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags shared by every experiment.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Seed of the single-seed parts (the figures and the "default seed" numbers).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Number of seeds for the multi-seed targets (seeds 0..N-1).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+
+    /// Training steps (default: the paper preset). Targets a shortened run cannot reach are
+    /// reported as n/a.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
+
+    /// Output directory (default: results/NAME; with `all`, DIR/NAME).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// No progress bars and no summary table: one line per experiment.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Exit non-zero (code 3) when any target FAILs.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// What an experiment name on the command line selects.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection {
+    /// Every implemented experiment (`all`).
+    All,
+    /// One experiment.
+    One(&'static ExperimentInfo),
+}
+
+impl Cli {
+    /// Resolve the experiment name: `all`, a known experiment, or an error naming the choices.
+    pub fn selection(&self) -> anyhow::Result<Option<Selection>> {
+        let Some(name) = self.experiment.as_deref() else {
+            return Ok(None);
+        };
+        if name == "all" {
+            return Ok(Some(Selection::All));
+        }
+        match crate::find(name) {
+            Some(info) => Ok(Some(Selection::One(info))),
+            None => {
+                let known: Vec<&str> = crate::EXPERIMENTS.iter().map(|e| e.name).collect();
+                anyhow::bail!(
+                    "unknown experiment '{name}' (known: {}, all); `repro --list` describes them",
+                    known.join(", ")
+                )
+            }
+        }
+    }
+}
+
+impl RunArgs {
+    /// The verbosity these flags ask for.
+    pub fn verbosity(&self) -> Verbosity {
+        if self.quiet { Verbosity::Quiet } else { Verbosity::Normal }
+    }
+
+    /// The target policy these flags ask for.
+    pub fn policy(&self) -> TargetPolicy {
+        if self.strict { TargetPolicy::Strict } else { TargetPolicy::Lenient }
+    }
+
+    /// The context of one experiment. `several` says whether more than one experiment runs
+    /// (`all`): then `--out DIR` is a parent directory and each experiment writes to
+    /// `DIR/<name>`; otherwise `--out DIR` is the experiment's own directory.
+    pub fn context(&self, info: &ExperimentInfo, several: Several) -> RunContext {
+        let out_dir = match (&self.out, several) {
+            (Some(dir), Several::Yes) => dir.join(info.name),
+            (Some(dir), Several::No) => dir.clone(),
+            (None, _) => Path::new("results").join(info.name),
+        };
+        RunContext {
+            name: info.name,
+            seed: self.seed,
+            n_seeds: usize::try_from(self.seeds).unwrap_or(usize::MAX),
+            steps: self.steps.map(|s| usize::try_from(s).unwrap_or(usize::MAX)),
+            out_dir,
+            verbosity: self.verbosity(),
+        }
+    }
+}
+
+/// Whether one run of `repro` runs several experiments (`all`) or one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Several {
+    /// `repro all`.
+    Yes,
+    /// `repro <name>`.
+    No,
+}
+
+/// The `--list` table: name, status, typical time and what each experiment reproduces.
+pub fn list_table() -> String {
+    let name_w = crate::EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(4).max(10);
+    let time_w = crate::EXPERIMENTS.iter().map(|e| e.typical_time.len()).max().unwrap_or(4).max(12);
+    let mut out = format!("{:<name_w$}  {:<15}  {:<time_w$}  reproduces\n", "experiment", "status", "typical time");
+    for e in crate::EXPERIMENTS {
+        let status = if e.is_implemented() { "implemented" } else { "not implemented" };
+        out.push_str(&format!("{:<name_w$}  {:<15}  {:<time_w$}  {}\n", e.name, status, e.typical_time, e.summary));
+    }
+    out.push_str("\nrun one with `cargo xtask reproduce <experiment> [flags]` (see --help)\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("repro").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_and_flags() -> anyhow::Result<()> {
+        let cli = parse(&["fig1"])?;
+        assert_eq!(cli.run.seed, 0);
+        assert_eq!(cli.run.seeds, 5);
+        assert_eq!(cli.run.steps, None);
+        assert!(!cli.run.quiet && !cli.run.strict);
+        let info = crate::find("fig1").ok_or_else(|| anyhow::anyhow!("fig1 missing"))?;
+        assert!(matches!(cli.selection()?, Some(Selection::One(e)) if e.name == "fig1"));
+        let ctx = cli.run.context(info, Several::No);
+        assert_eq!(ctx.out_dir, Path::new("results").join("fig1"));
+        assert_eq!(ctx.seeds(), vec![0, 1, 2, 3, 4]);
+
+        let cli =
+            parse(&["all", "--seed", "3", "--seeds", "2", "--steps", "100", "--out", "/tmp/x", "--quiet", "--strict"])?;
+        assert!(matches!(cli.selection()?, Some(Selection::All)));
+        let ctx = cli.run.context(info, Several::Yes);
+        assert_eq!(ctx.out_dir, Path::new("/tmp/x").join("fig1"));
+        assert_eq!((ctx.seed, ctx.n_seeds, ctx.steps), (3, 2, Some(100)));
+        assert_eq!(ctx.verbosity, Verbosity::Quiet);
+        assert_eq!(cli.run.policy(), TargetPolicy::Strict);
+        Ok(())
+    }
+
+    #[test]
+    fn list_and_errors() -> anyhow::Result<()> {
+        assert!(parse(&["--list"])?.list);
+        assert!(parse(&[]).is_err(), "an experiment or --list is required");
+        assert!(parse(&["fig1", "--seeds", "0"]).is_err());
+        assert!(parse(&["nope"])?.selection().is_err());
+        let table = list_table();
+        for e in crate::EXPERIMENTS {
+            assert!(table.contains(e.name) && table.contains(e.summary));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! Synthetic stand-ins for the fig1 inputs, shaped like a real run (a curled spiral for the
+//! standard flow's latent, a thin segment for the spread flow's): for tests, for previewing
+//! the figure without training, and as an example of filling the seam types.
+
+use faer::Mat;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::{EigenTrajectory, Fig1Panels, sine_curve};
+
+/// Points per synthetic set.
+const N: usize = 2000;
+
+/// Synthetic panels and trajectory from `seed` (deterministic).
+pub fn inputs(seed: u64) -> (Fig1Panels, EigenTrajectory) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = move || -> f64 { StandardNormal.sample(&mut rng) };
+
+    let x1: Vec<f64> = (0..N).map(|_| normal()).collect();
+    let data = Mat::from_fn(N, 2, |i, j| if j == 0 { x1[i] } else { (2.0 * x1[i]).sin() });
+
+    // Standard flow: samples scattered off the curve, a few blown up.
+    let baseline_samples = {
+        let mut m = Mat::zeros(N, 2);
+        for i in 0..N {
+            let t = normal();
+            let off = 0.18 * normal() + if i % 400 == 7 { 3.0 * normal() } else { 0.0 };
+            m[(i, 0)] = t;
+            m[(i, 1)] = (2.0 * t).sin() + off;
+        }
+        m
+    };
+    let baseline_prior_samples = Mat::from_fn(N, 2, |_, _| normal());
+    // The curled curve: the data's x1 order wound into a spiral that fills the Gaussian.
+    let baseline_latent = Mat::from_fn(N, 2, |i, j| {
+        let u = (x1[i] / 3.0).clamp(-1.0, 1.0);
+        let angle = 2.6 * std::f64::consts::PI * u;
+        let radius = 0.25 + 2.1 * u.abs();
+        let side = if u < 0.0 { -1.0 } else { 1.0 };
+        if j == 0 { side * radius * angle.cos() } else { side * radius * angle.sin() }
+    });
+
+    // Spread flow: A lower-triangular with a collapsed second direction.
+    let a = [[0.93, 0.0], [0.34, 0.004]];
+    let spread_samples = {
+        let mut m = Mat::zeros(N, 2);
+        for i in 0..N {
+            let t = normal();
+            m[(i, 0)] = t;
+            m[(i, 1)] = (2.0 * t).sin() + 0.004 * normal();
+        }
+        m
+    };
+    let spread_prior_samples = {
+        let mut m = Mat::zeros(N, 2);
+        for i in 0..N {
+            let (e0, e1) = (normal(), normal());
+            m[(i, 0)] = a[0][0] * e0;
+            m[(i, 1)] = a[1][0] * e0 + a[1][1] * e1;
+        }
+        m
+    };
+    let spread_latent = Mat::from_fn(N, 2, |i, j| {
+        let t = x1[i];
+        if j == 0 { a[0][0] * t } else { a[1][0] * t + 0.003 * (2.0 * t).sin() }
+    });
+    let eigenvalues = sym2_eigenvalues(a[0][0] * a[0][0], a[0][0] * a[1][0], a[1][0] * a[1][0] + a[1][1] * a[1][1]);
+
+    let panels = Fig1Panels {
+        data,
+        reference_curve: sine_curve(-4.0, 4.0, 801),
+        baseline_samples,
+        baseline_prior_samples,
+        baseline_latent,
+        spread_samples,
+        spread_prior_samples,
+        spread_latent,
+        eigenvalues: eigenvalues.to_vec(),
+        baseline_on_curve: Some(0.27),
+        spread_on_curve: Some(0.996),
+        on_curve_tolerance: 0.05,
+    };
+
+    // Trajectory: both start at 1 (A = I); the normal direction collapses, the tangent one
+    // drifts slowly (method.md's "known degeneracy").
+    let steps: Vec<usize> = (0..=100).map(|k| k * 100).collect();
+    let eig = steps
+        .iter()
+        .map(|&t| {
+            let t = t as f64;
+            let wiggle = 1.0 + 0.05 * (t / 370.0).sin();
+            let top = eigenvalues[0] + (1.0 - eigenvalues[0]) * (-t / 900.0).exp();
+            let bottom = (eigenvalues[1] + (-t / 700.0).exp()) * wiggle;
+            vec![top, bottom]
+        })
+        .collect();
+    let trajectory = EigenTrajectory { steps, eigenvalues: eig, s: 0.01, c: 50.0 };
+    (panels, trajectory)
+}
+
+/// Eigenvalues of the symmetric 2 x 2 matrix `[[a, b], [b, d]]`, largest first.
+fn sym2_eigenvalues(a: f64, b: f64, d: f64) -> [f64; 2] {
+    let mean = 0.5 * (a + d);
+    let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
+    let top = mean + r;
+    // The small one from the determinant, which keeps its relative accuracy.
+    let bottom = if top > 0.0 { (a * d - b * b) / top } else { 0.0 };
+    [top, bottom.max(0.0)]
+}
