@@ -31,9 +31,7 @@ pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("datasets");
 
     let opts = GenerateOptions::new(100_000, 0);
-    group.bench_function("sine_100k", |b| {
-        b.iter(|| Manifold::SineCurve.generate(black_box(&opts)))
-    });
+    group.bench_function("sine_100k", |b| b.iter(|| Manifold::SineCurve.generate(black_box(&opts))));
 
     let scratch = ScratchDir::new("idx");
     let path = scratch.0.join("train-images-idx3-ubyte");

@@ -224,6 +224,10 @@ pub fn write_idx_images(path: impl AsRef<Path>, images: &[u8], rows: usize, cols
 ///
 /// # Errors
 /// [`DataError::Io`].
+///
+/// # Panics
+/// If there are more than `u32::MAX` labels.
+#[track_caller]
 pub fn write_idx_labels(path: impl AsRef<Path>, labels: &[u8]) -> Result<(), DataError> {
     write_idx_u8(path, &[labels.len()], labels)
 }

@@ -262,7 +262,9 @@ impl Manifold {
     }
 
     /// `n` fresh i.i.d. points of the manifold, `n x d` (one per row), drawn from `rng`
-    /// without noise or embedding. Training loops call this for every batch.
+    /// without noise or embedding. Training loops call this for every batch. Draws are made
+    /// sample by sample, so the first `m` rows of an `n`-sample draw equal an `m`-sample draw
+    /// from the same RNG state.
     ///
     /// # Panics
     /// If `k > d` for [`Manifold::LinearSubspace`] or [`Manifold::Hypercube`].
