@@ -6,7 +6,7 @@ use faer::Accum;
 use crate::buf::Buf;
 use crate::linalg::{cholesky_backward, gaussian_backward, solve_lower_backward};
 use crate::store::ParamStore;
-use crate::tape::{Binary, GradMode, Op, Reduce, Tape, Transpose, Unary, Var, gemm, orient, sigmoid};
+use crate::tape::{Binary, GradMode, Op, Reduce, Tape, Transpose, Unary, Var, gemm, orient, sigmoid, sum_slice};
 
 impl Tape {
     /// Reverse pass from a scalar `loss`: adds `d loss / d p` to `store.grad(p)` for every
@@ -140,6 +140,28 @@ impl Tape {
                         match tb {
                             Transpose::No => gemm(t.as_mut(), acc, oa.transpose(), g.as_ref(), 1.0),
                             Transpose::Yes => gemm(t.as_mut(), acc, g.as_ref().transpose(), oa, 1.0),
+                        }
+                    }
+                }
+                Op::Linear(x, w, b) => {
+                    let (xv, wv) = (&values[x as usize], &values[w as usize]);
+                    if needs[x as usize] {
+                        let (t, live) = target!(x);
+                        t.reshape(xv.rows, xv.cols);
+                        let acc = if live { Accum::Add } else { Accum::Replace };
+                        gemm(t.as_mut(), acc, g.as_ref(), wv.as_ref().transpose(), 1.0);
+                    }
+                    if needs[w as usize] {
+                        let (t, live) = target!(w);
+                        t.reshape(wv.rows, wv.cols);
+                        let acc = if live { Accum::Add } else { Accum::Replace };
+                        gemm(t.as_mut(), acc, xv.as_ref().transpose(), g.as_ref(), 1.0);
+                    }
+                    if needs[b as usize] {
+                        let (t, live) = target!(b);
+                        prepare(t, live, 1, g.cols);
+                        for (j, t) in t.data.iter_mut().enumerate() {
+                            *t += sum_slice(g.col(j));
                         }
                     }
                 }
@@ -349,7 +371,7 @@ fn reduce_into(t: &mut Buf, live: bool, (r, c): (usize, usize), src: &Buf, scale
         let tc = if c == 1 { 0 } else { j };
         let col = src.col(j);
         if r == 1 {
-            t.data[tc] += scale * col.iter().sum::<f64>();
+            t.data[tc] += scale * sum_slice(col);
         } else {
             t.col_mut(tc).iter_mut().zip(col).for_each(|(t, &s)| *t += scale * s);
         }

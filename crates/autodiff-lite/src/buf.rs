@@ -47,11 +47,14 @@ impl Buf {
 
     /// Copy a faer view into this buffer (reshaping it).
     pub(crate) fn copy_from(&mut self, m: MatRef<'_, f64>) {
-        self.reshape(m.nrows(), m.ncols());
+        let r = m.nrows();
+        self.reshape(r, m.ncols());
         for j in 0..m.ncols() {
-            let col = &mut self.data[j * m.nrows()..(j + 1) * m.nrows()];
-            for (i, x) in col.iter_mut().enumerate() {
-                *x = m[(i, j)];
+            let col = &mut self.data[j * r..(j + 1) * r];
+            match m.col(j).try_as_col_major() {
+                // Contiguous columns (every owned faer matrix): a memcpy per column.
+                Some(c) => col.copy_from_slice(c.as_slice()),
+                None => col.iter_mut().enumerate().for_each(|(i, x)| *x = m[(i, j)]),
             }
         }
     }

@@ -117,22 +117,19 @@ impl Optimizer for Adam {
         for id in ids {
             let (p, g) = store.value_and_grad_mut(id);
             let (m, v) = (&mut self.m[id.index()], &mut self.v[id.index()]);
+            let c = AdamConsts { beta1, beta2, eps, step_size, bc2_sqrt };
             for j in 0..p.ncols() {
                 let (pc, gc) = (p.col_as_slice_mut(j), g.col_as_slice(j));
                 let (mc, vc) = (m.col_as_slice_mut(j), v.col_as_slice_mut(j));
-                for (((p, &g), m), v) in pc.iter_mut().zip(gc).zip(mc).zip(vc) {
-                    let g = match weight_decay {
-                        WeightDecay::L2(wd) => g + wd * *p,
-                        WeightDecay::Decoupled(wd) => {
-                            *p *= 1.0 - lr * wd;
-                            g
-                        }
-                        WeightDecay::None => g,
-                    };
-                    *m += (1.0 - beta1) * (g - *m);
-                    *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    let denom = v.sqrt() / bc2_sqrt + eps;
-                    *p -= step_size * *m / denom;
+                // The decay is matched once per column, so that each loop below is a straight
+                // vectorisable pass (a `match` per element kept the loop scalar: 3 to 10x slower).
+                match weight_decay {
+                    WeightDecay::None => adam_update(&c, pc, gc, mc, vc, |_, g| g),
+                    WeightDecay::L2(wd) => adam_update(&c, pc, gc, mc, vc, |p, g| g + wd * *p),
+                    WeightDecay::Decoupled(wd) => adam_update(&c, pc, gc, mc, vc, |p, g| {
+                        *p *= 1.0 - lr * wd;
+                        g
+                    }),
                 }
             }
         }
@@ -171,6 +168,37 @@ impl Optimizer for Adam {
         }
         self.t = state.step;
         Ok(())
+    }
+}
+
+/// The constants of one Adam step.
+struct AdamConsts {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    step_size: f64,
+    bc2_sqrt: f64,
+}
+
+/// One Adam update of a contiguous block; `grad(p, g)` applies the weight decay (and may
+/// decay `p` in place, for AdamW) and returns the effective gradient.
+#[inline(always)]
+fn adam_update(
+    c: &AdamConsts,
+    p: &mut [f64],
+    g: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    grad: impl Fn(&mut f64, f64) -> f64,
+) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let gi = grad(&mut p[i], g[i]);
+        m[i] += (1.0 - c.beta1) * (gi - m[i]);
+        v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * gi * gi;
+        let denom = v[i].sqrt() / c.bc2_sqrt + c.eps;
+        p[i] -= c.step_size * m[i] / denom;
     }
 }
 

@@ -95,6 +95,8 @@ pub(crate) enum Op {
     Binary(Binary, u32, u32),
     /// `op(a) op(b)`.
     MatMul(u32, u32, Transpose, Transpose),
+    /// `x w + b` with `b` a `1 x out` row broadcast over the rows (a fused dense layer).
+    Linear(u32, u32, u32),
     /// A reduction, scaled by a constant (1 for sums, 1/count for means).
     Reduce(Reduce, u32, f64),
     /// Columns `start .. start + out.cols` of the operand.
@@ -338,6 +340,7 @@ impl Tape {
                 Op::Binary(_, a, b) | Op::MatMul(a, b, ..) | Op::ConcatCols(a, b) | Op::SolveLower(a, b) => {
                     need(a) || need(b)
                 }
+                Op::Linear(x, w, b) => need(x) || need(w) || need(b),
                 Op::GaussianLogProb { z, a, mu, .. } => need(z) || need(a) || mu.is_some_and(need),
             };
         let op =
@@ -572,6 +575,32 @@ impl Tape {
         self.var(out)
     }
 
+    /// A dense layer `x w + b`: `x` is `n x k`, `w` is `k x m` and the bias `b` a `1 x m` row
+    /// added to every row of the product. The same value and gradients as
+    /// `add(matmul(x, w), b)`, in one node and without the intermediate product.
+    ///
+    /// # Panics
+    /// If the shapes do not fit; the message names all three.
+    #[track_caller]
+    pub fn linear(&mut self, x: Var, w: Var, b: Var) -> Var {
+        let (n, k) = self.dims(x, "linear");
+        let (rw, m) = self.dims(w, "linear");
+        let (rb, cb) = self.dims(b, "linear");
+        assert!(
+            rw == k && (rb, cb) == (1, m),
+            "linear: x is {n}x{k}, w is {rw}x{m}, b is {rb}x{cb} (expected w {k}x_ and b 1x{m})"
+        );
+        let out = self.push(Op::Linear(x.index, w.index, b.index), n, m);
+        let (lo, hi) = self.values.split_at_mut(out as usize);
+        let (xb, wb, bb) = (&lo[x.index()], &lo[w.index()], &lo[b.index()]);
+        let o = &mut hi[0];
+        for (j, &bj) in bb.data.iter().enumerate() {
+            o.col_mut(j).fill(bj);
+        }
+        gemm(o.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
+        self.var(out)
+    }
+
     #[track_caller]
     fn reduce(&mut self, kind: Reduce, a: Var, mean: bool, name: &str) -> Var {
         let (r, c) = self.dims(a, name);
@@ -584,10 +613,10 @@ impl Tape {
         let out = self.push(Op::Reduce(kind, a.index, scale), shape.0, shape.1);
         let (o, x) = self.out_in(out, a.index);
         match kind {
-            Reduce::Sum => o.data[0] = x.data.iter().sum::<f64>() * scale,
+            Reduce::Sum => o.data[0] = sum_slice(&x.data) * scale,
             Reduce::ColSum => {
                 for j in 0..c {
-                    o.data[j] = x.col(j).iter().sum::<f64>() * scale;
+                    o.data[j] = sum_slice(x.col(j)) * scale;
                 }
             }
             Reduce::RowSum => {
@@ -839,6 +868,25 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 #[inline]
 pub(crate) fn softplus(x: f64) -> f64 {
     if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+}
+
+/// The sum of a slice with eight independent accumulators, so that it vectorises (a plain
+/// `iter().sum()` is one serial chain of dependent additions). The order is fixed, so the
+/// result is deterministic.
+#[inline]
+pub(crate) fn sum_slice(x: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for k in 0..8 {
+            acc[k] += c[k];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &v in chunks.remainder() {
+        s += v;
+    }
+    s
 }
 
 #[inline]

@@ -128,6 +128,29 @@ proptest! {
     }
 
     #[test]
+    fn linear_matches_matmul_plus_bias_and_finite_differences(seed in any::<u64>(), n in 1usize..6, k in 1usize..5, m in 1usize..5) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let x = random_mat(&mut rng, n, k, -1.0, 1.0);
+        let w = random_mat(&mut rng, k, m, -1.0, 1.0);
+        let b = random_mat(&mut rng, 1, m, -1.0, 1.0);
+        let inputs = [x, w, b];
+        let check = check_gradients(&inputs, 1e-6, |t, v| {
+            let y = t.linear(v[0], v[1], v[2]);
+            weighted_sum(t, y, seed)
+        });
+        prop_assert!(check.max_rel_error() < TOL, "linear: {}", check.max_rel_error());
+        // The fused op agrees with the unfused composition in value and in gradient.
+        let generic = check_gradients(&inputs, 1e-6, |t, v| {
+            let xw = t.matmul(v[0], v[1]);
+            let y = t.add(xw, v[2]);
+            weighted_sum(t, y, seed)
+        });
+        for (a, g) in check.analytic.iter().zip(&generic.analytic) {
+            prop_assert!((a - g).norm_max() <= 1e-12 * (1.0 + g.norm_max()), "linear vs matmul + add");
+        }
+    }
+
+    #[test]
     fn reductions_and_column_ops_match_finite_differences(seed in any::<u64>(), r in 1usize..5, c in 2usize..6) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let x = random_mat(&mut rng, r, c, -1.0, 1.0);
