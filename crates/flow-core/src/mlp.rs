@@ -142,8 +142,7 @@ impl Mlp {
         let last = self.layers.len() - 1;
         for (k, &(w, b)) in self.layers.iter().enumerate() {
             let (wv, bv) = (tape.param(store, w), tape.param(store, b));
-            let xw = tape.matmul(h, wv);
-            h = tape.add(xw, bv);
+            h = tape.linear(h, wv, bv);
             if k < last {
                 h = match self.config.activation {
                     Activation::Relu => tape.relu(h),
