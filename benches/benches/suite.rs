@@ -2,7 +2,8 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod autodiff_bench;
 mod datasets_bench;
 
-criterion_group!(benches, datasets_bench::bench);
+criterion_group!(benches, autodiff_bench::bench, datasets_bench::bench);
 criterion_main!(benches);
