@@ -28,8 +28,10 @@
 //! assert!(log_det.iter().all(|&l| l == 0.0));
 //! ```
 
+mod actnorm;
 mod coupling;
 mod flow;
+mod lu_linear;
 mod mlp;
 mod permutation;
 pub mod testing;
@@ -41,8 +43,10 @@ use autodiff_lite::{ParamId, ParamStore, Tape, Var};
 use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
+pub use actnorm::ActNorm;
 pub use coupling::{Coupling, CouplingConfig, CouplingTransform, LogScale, Parity, Split};
 pub use flow::{Flow, FlowSpec};
+pub use lu_linear::{LuInit, LuLinear};
 pub use mlp::{Activation, LastLayerInit, Mlp, MlpConfig};
 pub use permutation::Permutation;
 
@@ -116,6 +120,27 @@ pub enum LayerSpec {
         /// `z_j = x_{perm[j]}`.
         perm: Vec<usize>,
     },
+    /// An [`ActNorm`] whose parameters are `<prefix>.log_scale` and `<prefix>.bias`.
+    ActNorm {
+        /// Parameter-name prefix.
+        prefix: String,
+        /// The dimension `D`.
+        dim: usize,
+    },
+    /// A [`LuLinear`] whose parameters are `<prefix>.lower`, `<prefix>.upper` and
+    /// `<prefix>.log_abs_s`; the permutation and the signs are fixed, so they are part of
+    /// the architecture.
+    LuLinear {
+        /// Parameter-name prefix.
+        prefix: String,
+        /// The dimension `D`.
+        dim: usize,
+        /// The row permutation of `W = P L (U + diag(signs * exp(log_abs_s)))`:
+        /// `(P v)_j = v_{perm[j]}`.
+        perm: Vec<usize>,
+        /// The fixed signs (`+1` or `-1`) of the diagonal of the upper factor.
+        signs: Vec<f64>,
+    },
     /// A nested [`Flow`].
     Chain(FlowSpec),
 }
@@ -130,6 +155,10 @@ impl LayerSpec {
         Ok(match self {
             LayerSpec::Coupling { prefix, config } => Box::new(Coupling::from_store(store, prefix, config.clone())?),
             LayerSpec::Permutation { perm } => Box::new(Permutation::new(perm.clone())?),
+            LayerSpec::ActNorm { prefix, dim } => Box::new(ActNorm::from_store(store, prefix, *dim)?),
+            LayerSpec::LuLinear { prefix, dim, perm, signs } => {
+                Box::new(LuLinear::from_store(store, prefix, *dim, perm.clone(), signs.clone())?)
+            }
             LayerSpec::Chain(spec) => Box::new(Flow::from_spec(spec, store)?),
         })
     }
@@ -160,4 +189,30 @@ pub enum FlowError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// The handle of the parameter `name`, checked to have `shape` (rows, columns).
+///
+/// # Errors
+/// [`FlowError::Mismatch`] naming the parameter when it is missing or mis-shaped.
+pub(crate) fn param_with_shape(store: &ParamStore, name: &str, shape: (usize, usize)) -> Result<ParamId, FlowError> {
+    let id = store.get(name).ok_or_else(|| FlowError::Mismatch(format!("missing parameter '{name}'")))?;
+    let v = store.value(id);
+    if (v.nrows(), v.ncols()) != shape {
+        return Err(FlowError::Mismatch(format!(
+            "parameter '{name}' has shape {}x{}, expected {}x{}",
+            v.nrows(),
+            v.ncols(),
+            shape.0,
+            shape.1
+        )));
+    }
+    Ok(id)
+}
+
+/// A `1 x 1` value repeated down an `n x 1` column (`0 + v` with broadcasting, so the
+/// gradient of every row flows back to `v`).
+pub(crate) fn broadcast_rows(tape: &mut Tape, v: Var, n: usize) -> Var {
+    let zeros = tape.leaf_from_fn(n, 1, |_, _| 0.0);
+    tape.add(zeros, v)
 }
