@@ -1,5 +1,7 @@
 //! Small CSV writers for the raw numbers behind every figure: a header row, then one row per
-//! sample, numbers printed in Rust's shortest round-trip form (`NaN` / `inf` when not finite).
+//! sample, numbers printed in a shortest round-trip form (`NaN` / `inf` when not finite).
+//! Point sets go through [`datasets::write_csv`]; [`write_rows`] covers small tables whose
+//! integer columns (steps, ranks) should print without a decimal point.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -46,7 +48,9 @@ pub fn write_rows<R: AsRef<[f64]>>(
     Ok(())
 }
 
-/// Write an `n x d` matrix (one sample per row) under a header of `d` column names.
+/// Write an `n x d` matrix (one sample per row) under a header of `d` column names, through
+/// [`datasets::write_csv`] (shortest round-trip formatting, so `datasets::read_csv` recovers
+/// the values bit for bit).
 ///
 /// # Panics
 /// If `header.len() != m.ncols()`.
@@ -61,7 +65,7 @@ pub fn write_matrix(path: &Path, header: &[&str], m: MatRef<'_, f64>) -> anyhow:
         m.nrows(),
         m.ncols()
     );
-    write_rows(path, header, (0..m.nrows()).map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect::<Vec<f64>>()))
+    datasets::write_csv(path, m, Some(header)).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

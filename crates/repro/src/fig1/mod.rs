@@ -11,6 +11,9 @@
 //! | `eigenvalues.csv` | `rank,eigenvalue`, largest first |
 //! | `eigen_trajectory.csv` | `step,lambda_1,...,lambda_D` |
 //!
+//! and [`Fig1Measurements::report`] turns the measured numbers into the report's target rows
+//! (method.md section 3) and per-seed tables.
+//!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
 //! use repro::fig1::{self, synthetic};
@@ -23,6 +26,9 @@
 
 pub mod plot;
 pub mod synthetic;
+pub mod targets;
+
+pub use targets::{Fig1Measurements, SampleQuality, SpreadSeed};
 
 use std::path::Path;
 
