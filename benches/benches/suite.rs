@@ -4,6 +4,8 @@ use criterion::{criterion_group, criterion_main};
 
 mod autodiff_bench;
 mod datasets_bench;
+mod intrinsic_dim_bench;
 
 criterion_group!(benches, autodiff_bench::bench, datasets_bench::bench);
-criterion_main!(benches);
+criterion_group!(intrinsic_dim, intrinsic_dim_bench::bench);
+criterion_main!(benches, intrinsic_dim);
