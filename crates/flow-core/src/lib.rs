@@ -7,6 +7,10 @@
 //! [`autodiff_lite::Tape`]: with a recording tape for training, with a no-grad tape for fast
 //! encoding and sampling ([`Flow::encode`], [`Flow::decode`]).
 //!
+//! Layers: [`Coupling`] (additive and affine), [`Permutation`], [`ActNorm`], [`LuLinear`];
+//! [`Flow`] chains them. A trained flow is saved as a JSON architecture ([`FlowSpec`]) next to
+//! a safetensors weights file readable from Python ([`io::save_flow`], [`io::load_flow`]).
+//!
 //! ```
 //! use flow_core::{Activation, Bijector, Coupling, CouplingConfig, CouplingTransform, Flow, Parity, Permutation};
 //! use rand::SeedableRng;
@@ -31,6 +35,7 @@
 mod actnorm;
 mod coupling;
 mod flow;
+pub mod io;
 mod lu_linear;
 mod mlp;
 mod permutation;
