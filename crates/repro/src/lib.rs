@@ -53,8 +53,9 @@ impl RunContext {
 }
 
 /// The entry point of an implemented experiment: train, write figures and CSVs into
-/// `ctx.out_dir`, and return the report (targets and measured sections). The caller fills in
-/// wall time and versions and writes `report.json` / `report.md`.
+/// `ctx.out_dir`, and return the report (targets, measured sections, and `outputs` set to the
+/// files written, e.g. the list [`fig1::write_outputs`] returns). [`run_experiment`] fills in
+/// the wall time and versions and writes `report.json` / `report.md`.
 pub type RunFn = fn(&RunContext) -> anyhow::Result<Report>;
 
 /// One reproducible experiment: its command name, what it reproduces and its status.
@@ -127,4 +128,42 @@ pub fn run_experiment(info: &ExperimentInfo, ctx: &RunContext) -> anyhow::Result
     report.stamp_versions();
     report.write(&ctx.out_dir)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in experiment: the fig1 outputs from synthetic inputs.
+    fn fake_fig1(ctx: &RunContext) -> anyhow::Result<Report> {
+        let (panels, trajectory) = fig1::synthetic::inputs(ctx.seed);
+        let written = fig1::write_outputs(&ctx.out_dir, &panels, &trajectory)?;
+        let mut report = fig1::synthetic::measurements().report(serde_json::json!({"fake": true}));
+        report.outputs = written;
+        Ok(report)
+    }
+
+    #[test]
+    fn runner_writes_the_report_next_to_the_outputs() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let info = ExperimentInfo { name: "fig1", summary: "test", typical_time: "1 s", run: Some(fake_fig1) };
+        let ctx = RunContext {
+            name: "fig1",
+            seed: 0,
+            n_seeds: 5,
+            steps: None,
+            out_dir: dir.path().join("nested").join("fig1"),
+            verbosity: Verbosity::Quiet,
+        };
+        let report = run_experiment(&info, &ctx)?;
+        assert!(report.wall_time_s > 0.0);
+        assert!(report.versions.contains_key("rustc"));
+        for f in report.outputs.iter().map(String::as_str).chain(["report.json", "report.md"]) {
+            assert!(ctx.out(f).is_file(), "{f} missing");
+        }
+        let planned = ExperimentInfo { run: None, ..info };
+        let err = run_experiment(&planned, &ctx).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("not implemented yet")));
+        Ok(())
+    }
 }
