@@ -4,8 +4,9 @@ use criterion::{criterion_group, criterion_main};
 
 mod autodiff_bench;
 mod datasets_bench;
+mod flow_bench;
 mod intrinsic_dim_bench;
 
-criterion_group!(benches, autodiff_bench::bench, datasets_bench::bench);
+criterion_group!(benches, autodiff_bench::bench, datasets_bench::bench, flow_bench::bench);
 criterion_group!(intrinsic_dim, intrinsic_dim_bench::bench);
 criterion_main!(benches, intrinsic_dim);
