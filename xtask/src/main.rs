@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, bail};
 
 mod bench;
+mod id_table;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -16,6 +17,7 @@ commands:
   reproduce --list                 list the experiments, what they reproduce and their status
   reproduce all [flags]            run every implemented experiment
   bench [criterion args]           run the criterion suite, write benches/history/<date>.json
+  id-table [--mnist-dir DIR]       regenerate docs/intrinsic-dim.md (classical ID estimators)
 ";
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 .args(&args[1..]),
         ),
         Some("bench") => bench::run(&workspace_root(), &args[1..]),
+        Some("id-table") => id_table::run(&workspace_root(), &args[1..]),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
