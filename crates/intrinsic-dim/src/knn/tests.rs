@@ -115,6 +115,21 @@ fn near_twins_beyond_f32_and_f64_resolution_are_still_exact() {
 }
 
 #[test]
+fn the_graph_does_not_depend_on_the_thread_count() {
+    // Enough points for many tiles (and lock contention) with 3 threads.
+    let data = random(1500, 30, 21);
+    let pool = |t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+    for alg in [Algorithm::BruteForce, Algorithm::KdTree] {
+        let one = pool(1).install(|| KnnGraph::build_with(data.as_ref(), 8, alg).unwrap());
+        let three = pool(3).install(|| KnnGraph::build_with(data.as_ref(), 8, alg).unwrap());
+        assert_eq!(one, three, "{alg:?}");
+        let c1 = pool(1).install(|| count_pairs_within(data.as_ref(), &[1.5, 2.0], alg).unwrap());
+        let c3 = pool(3).install(|| count_pairs_within(data.as_ref(), &[1.5, 2.0], alg).unwrap());
+        assert_eq!(c1, c3, "{alg:?}");
+    }
+}
+
+#[test]
 fn errors_are_typed() {
     let data = random(5, 2, 1);
     assert_eq!(KnnGraph::build(data.as_ref(), 5), Err(EstimateError::TooFewSamples { needed: 6, got: 5 }));
