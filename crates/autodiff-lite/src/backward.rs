@@ -5,8 +5,11 @@ use faer::Accum;
 
 use crate::buf::Buf;
 use crate::linalg::{cholesky_backward, gaussian_backward, solve_lower_backward};
+use crate::simd::dispatch;
 use crate::store::ParamStore;
-use crate::tape::{Binary, GradMode, Op, Reduce, Tape, Transpose, Unary, Var, gemm, orient, sigmoid, sum_slice};
+use crate::tape::{
+    Activation, Binary, GradMode, Op, Reduce, Tape, Transpose, Unary, Var, gemm, orient, sigmoid, sum_slice,
+};
 
 impl Tape {
     /// Reverse pass from a scalar `loss`: adds `d loss / d p` to `store.grad(p)` for every
@@ -55,9 +58,7 @@ impl Tape {
                 Op::Param(id) => {
                     let target = store.grad_mut(id);
                     for j in 0..g.cols {
-                        for (t, &x) in target.col_mut(j).iter_mut().zip(g.col(j)) {
-                            *t += x;
-                        }
+                        add_slice(target.col_as_slice_mut(j), g.col(j));
                     }
                 }
                 Op::Unary(f, a) => {
@@ -143,26 +144,42 @@ impl Tape {
                         }
                     }
                 }
-                Op::Linear(x, w, b) => {
+                Op::Linear(x, w, b, act) => {
                     let (xv, wv) = (&values[x as usize], &values[w as usize]);
+                    // d = g * act'(y), the gradient before the activation; the bias gradient
+                    // (its column sums) is taken in the same pass.
+                    let d = if act == Activation::Identity {
+                        g
+                    } else {
+                        let d = &mut scratch[0];
+                        d.reshape(g.rows, g.cols);
+                        let (gd, yd) = (&g.data[..], &out.data[..]);
+                        match act {
+                            Activation::Identity => unreachable!("handled above"),
+                            Activation::Relu => zip_into(d, gd, yd, |g, y| if y > 0.0 { g } else { 0.0 }),
+                            Activation::LeakyRelu(al) => zip_into(d, gd, yd, |g, y| if y > 0.0 { g } else { al * g }),
+                            Activation::Tanh => zip_into(d, gd, yd, |g, y| g * (1.0 - y * y)),
+                        }
+                        &scratch[0]
+                    };
+                    if needs[b as usize] {
+                        let (t, live) = target!(b);
+                        prepare(t, live, 1, d.cols);
+                        for (j, t) in t.data.iter_mut().enumerate() {
+                            *t += sum_slice(d.col(j));
+                        }
+                    }
                     if needs[x as usize] {
                         let (t, live) = target!(x);
                         t.reshape(xv.rows, xv.cols);
                         let acc = if live { Accum::Add } else { Accum::Replace };
-                        gemm(t.as_mut(), acc, g.as_ref(), wv.as_ref().transpose(), 1.0);
+                        gemm(t.as_mut(), acc, d.as_ref(), wv.as_ref().transpose(), 1.0);
                     }
                     if needs[w as usize] {
                         let (t, live) = target!(w);
                         t.reshape(wv.rows, wv.cols);
                         let acc = if live { Accum::Add } else { Accum::Replace };
-                        gemm(t.as_mut(), acc, xv.as_ref().transpose(), g.as_ref(), 1.0);
-                    }
-                    if needs[b as usize] {
-                        let (t, live) = target!(b);
-                        prepare(t, live, 1, g.cols);
-                        for (j, t) in t.data.iter_mut().enumerate() {
-                            *t += sum_slice(g.col(j));
-                        }
+                        gemm(t.as_mut(), acc, xv.as_ref().transpose(), d.as_ref(), 1.0);
                     }
                 }
                 Op::Reduce(kind, a, scale) => {
@@ -332,16 +349,31 @@ fn prepare(t: &mut Buf, live: bool, r: usize, c: usize) {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn add_slice(t: &mut [f64], s: &[f64]) {
-    for (t, &s) in t.iter_mut().zip(s) {
-        *t += s;
-    }
+    dispatch(
+        t.len(),
+        #[inline(always)]
+        || {
+            for (t, &s) in t.iter_mut().zip(s) {
+                *t += s;
+            }
+        },
+    )
 }
 
 /// `t (=|+=) f(g, x, y)` elementwise over equal-length slices (for unary ops).
-#[inline]
+#[inline(always)]
 fn acc3(t: &mut Buf, live: bool, g: &[f64], x: &[f64], y: &[f64], f: impl Fn(f64, f64, f64) -> f64) {
+    dispatch(
+        g.len(),
+        #[inline(always)]
+        || acc3_kernel(t, live, g, x, y, f),
+    )
+}
+
+#[inline(always)]
+fn acc3_kernel(t: &mut Buf, live: bool, g: &[f64], x: &[f64], y: &[f64], f: impl Fn(f64, f64, f64) -> f64) {
     if live {
         for (((t, &g), &x), &y) in t.data.iter_mut().zip(g).zip(x).zip(y) {
             *t += f(g, x, y);
@@ -354,9 +386,32 @@ fn acc3(t: &mut Buf, live: bool, g: &[f64], x: &[f64], y: &[f64], f: impl Fn(f64
     }
 }
 
+/// `d = f(g, y)` elementwise over equal-length slices.
+#[inline(always)]
+fn zip_into(d: &mut Buf, g: &[f64], y: &[f64], f: impl Fn(f64, f64) -> f64) {
+    dispatch(
+        g.len(),
+        #[inline(always)]
+        || {
+            for ((d, &g), &y) in d.data.iter_mut().zip(g).zip(y) {
+                *d = f(g, y);
+            }
+        },
+    )
+}
+
 /// `t (=|+=) scale * src`, summing `src` over the dimensions where `t`'s shape is 1
 /// (the reverse of broadcasting).
-fn reduce_into(t: &mut Buf, live: bool, (r, c): (usize, usize), src: &Buf, scale: f64) {
+fn reduce_into(t: &mut Buf, live: bool, shape: (usize, usize), src: &Buf, scale: f64) {
+    dispatch(
+        src.data.len(),
+        #[inline(always)]
+        || reduce_into_kernel(t, live, shape, src, scale),
+    )
+}
+
+#[inline(always)]
+fn reduce_into_kernel(t: &mut Buf, live: bool, (r, c): (usize, usize), src: &Buf, scale: f64) {
     if (r, c) == src.shape() {
         if live {
             t.data.iter_mut().zip(&src.data).for_each(|(t, &s)| *t += scale * s);

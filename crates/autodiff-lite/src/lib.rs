@@ -41,13 +41,14 @@ mod buf;
 mod gradcheck;
 mod linalg;
 mod optim;
+mod simd;
 mod store;
 mod tape;
 
 pub use gradcheck::{GradCheck, check_gradients, check_param_gradients};
 pub use optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, WeightDecay};
 pub use store::{ParamId, ParamStore};
-pub use tape::{GradMode, Tape, TapeError, Transpose, Var};
+pub use tape::{Activation, GradMode, Tape, TapeError, Transpose, Var};
 
 #[cfg(test)]
 mod tests;

@@ -113,26 +113,14 @@ impl Optimizer for Adam {
         let bc1 = 1.0 - beta1.powi(self.t as i32);
         let bc2_sqrt = (1.0 - beta2.powi(self.t as i32)).sqrt();
         let step_size = lr / bc1;
-        let ids: Vec<_> = store.ids().collect();
-        for id in ids {
-            let (p, g) = store.value_and_grad_mut(id);
-            let (m, v) = (&mut self.m[id.index()], &mut self.v[id.index()]);
-            let c = AdamConsts { beta1, beta2, eps, step_size, bc2_sqrt };
-            for j in 0..p.ncols() {
-                let (pc, gc) = (p.col_as_slice_mut(j), g.col_as_slice(j));
-                let (mc, vc) = (m.col_as_slice_mut(j), v.col_as_slice_mut(j));
-                // The decay is matched once per column, so that each loop below is a straight
-                // vectorisable pass (a `match` per element kept the loop scalar: 3 to 10x slower).
-                match weight_decay {
-                    WeightDecay::None => adam_update(&c, pc, gc, mc, vc, |_, g| g),
-                    WeightDecay::L2(wd) => adam_update(&c, pc, gc, mc, vc, |p, g| g + wd * *p),
-                    WeightDecay::Decoupled(wd) => adam_update(&c, pc, gc, mc, vc, |p, g| {
-                        *p *= 1.0 - lr * wd;
-                        g
-                    }),
-                }
-            }
-        }
+        let c = AdamConsts { beta1, beta2, eps, step_size, bc2_sqrt };
+        let (ms, vs) = (&mut self.m, &mut self.v);
+        // One dispatch for the whole update: compiled for AVX2 where available.
+        crate::simd::dispatch(
+            store.n_scalars(),
+            #[inline(always)]
+            || adam_all(store, ms, vs, &c, lr, weight_decay),
+        );
     }
 
     fn lr(&self) -> f64 {
@@ -168,6 +156,36 @@ impl Optimizer for Adam {
         }
         self.t = state.step;
         Ok(())
+    }
+}
+
+/// The Adam update of every parameter (the body of [`Adam::step`]).
+#[inline(always)]
+fn adam_all(
+    store: &mut ParamStore,
+    ms: &mut [Mat<f64>],
+    vs: &mut [Mat<f64>],
+    c: &AdamConsts,
+    lr: f64,
+    weight_decay: WeightDecay,
+) {
+    for k in 0..store.len() {
+        let (p, g) = store.value_and_grad_mut(crate::store::ParamId(k as u32));
+        let (m, v) = (&mut ms[k], &mut vs[k]);
+        for j in 0..p.ncols() {
+            let (pc, gc) = (p.col_as_slice_mut(j), g.col_as_slice(j));
+            let (mc, vc) = (m.col_as_slice_mut(j), v.col_as_slice_mut(j));
+            // The decay is matched once per column, so that each loop below is a straight
+            // vectorisable pass (a `match` per element kept the loop scalar: 3 to 10x slower).
+            match weight_decay {
+                WeightDecay::None => adam_update(c, pc, gc, mc, vc, |_, g| g),
+                WeightDecay::L2(wd) => adam_update(c, pc, gc, mc, vc, |p, g| g + wd * *p),
+                WeightDecay::Decoupled(wd) => adam_update(c, pc, gc, mc, vc, |p, g| {
+                    *p *= 1.0 - lr * wd;
+                    g
+                }),
+            }
+        }
     }
 }
 

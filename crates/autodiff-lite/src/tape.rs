@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use faer::{Accum, MatRef, Par};
 
 use crate::buf::Buf;
+use crate::simd::dispatch;
 use crate::store::{ParamId, ParamStore};
 
 /// A value recorded on a [`Tape`]: a `Copy` index into its arena.
@@ -43,6 +44,20 @@ pub enum Transpose {
     No,
     /// Use the operand's transpose.
     Yes,
+}
+
+/// The nonlinearity fused into a dense layer by [`Tape::linear_act`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Activation {
+    /// No nonlinearity: `linear_act(x, w, b, Identity)` is [`Tape::linear`].
+    #[default]
+    Identity,
+    /// `max(y, 0)`, as [`Tape::relu`].
+    Relu,
+    /// `y` where positive, `alpha y` elsewhere, as [`Tape::leaky_relu`].
+    LeakyRelu(f64),
+    /// `tanh(y)`, as [`Tape::tanh`].
+    Tanh,
 }
 
 /// Elementwise functions of one operand.
@@ -95,8 +110,10 @@ pub(crate) enum Op {
     Binary(Binary, u32, u32),
     /// `op(a) op(b)`.
     MatMul(u32, u32, Transpose, Transpose),
-    /// `x w + b` with `b` a `1 x out` row broadcast over the rows (a fused dense layer).
-    Linear(u32, u32, u32),
+    /// `act(x w + b)` with `b` a `1 x out` row broadcast over the rows (a fused dense layer);
+    /// the activation's derivative is computed from the output, so `LeakyRelu` needs
+    /// `alpha >= 0` here.
+    Linear(u32, u32, u32, Activation),
     /// A reduction, scaled by a constant (1 for sums, 1/count for means).
     Reduce(Reduce, u32, f64),
     /// Columns `start .. start + out.cols` of the operand.
@@ -340,7 +357,7 @@ impl Tape {
                 Op::Binary(_, a, b) | Op::MatMul(a, b, ..) | Op::ConcatCols(a, b) | Op::SolveLower(a, b) => {
                     need(a) || need(b)
                 }
-                Op::Linear(x, w, b) => need(x) || need(w) || need(b),
+                Op::Linear(x, w, b, _) => need(x) || need(w) || need(b),
                 Op::GaussianLogProb { z, a, mu, .. } => need(z) || need(a) || mu.is_some_and(need),
             };
         let op =
@@ -583,6 +600,18 @@ impl Tape {
     /// If the shapes do not fit; the message names all three.
     #[track_caller]
     pub fn linear(&mut self, x: Var, w: Var, b: Var) -> Var {
+        self.linear_act(x, w, b, Activation::Identity)
+    }
+
+    /// A dense layer with its nonlinearity, `act(x w + b)` (shapes as in [`Tape::linear`]):
+    /// the same value and gradients as `linear` followed by the activation op, in one node
+    /// that writes one `n x m` buffer forward and reads one backward (the derivative comes
+    /// from the output: `relu' = [y > 0]`, `tanh' = 1 - y^2`).
+    ///
+    /// # Panics
+    /// If the shapes do not fit; the message names all three.
+    #[track_caller]
+    pub fn linear_act(&mut self, x: Var, w: Var, b: Var, act: Activation) -> Var {
         let (n, k) = self.dims(x, "linear");
         let (rw, m) = self.dims(w, "linear");
         let (rb, cb) = self.dims(b, "linear");
@@ -590,7 +619,14 @@ impl Tape {
             rw == k && (rb, cb) == (1, m),
             "linear: x is {n}x{k}, w is {rw}x{m}, b is {rb}x{cb} (expected w {k}x_ and b 1x{m})"
         );
-        let out = self.push(Op::Linear(x.index, w.index, b.index), n, m);
+        if let Activation::LeakyRelu(alpha) = act {
+            if alpha < 0.0 || alpha.is_nan() {
+                // The sign of the output no longer tells the side of the kink: two nodes.
+                let y = self.linear(x, w, b);
+                return self.leaky_relu(y, alpha);
+            }
+        }
+        let out = self.push(Op::Linear(x.index, w.index, b.index, act), n, m);
         let (lo, hi) = self.values.split_at_mut(out as usize);
         let (xb, wb, bb) = (&lo[x.index()], &lo[w.index()], &lo[b.index()]);
         let o = &mut hi[0];
@@ -598,6 +634,13 @@ impl Tape {
             o.col_mut(j).fill(bj);
         }
         gemm(o.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
+        let o = &mut o.data[..];
+        match act {
+            Activation::Identity => {}
+            Activation::Relu => map_in_place(o, |y| if y > 0.0 { y } else { 0.0 }),
+            Activation::LeakyRelu(alpha) => map_in_place(o, |y| if y > 0.0 { y } else { alpha * y }),
+            Activation::Tanh => o.iter_mut().for_each(|y| *y = y.tanh()),
+        }
         self.var(out)
     }
 
@@ -873,8 +916,17 @@ pub(crate) fn softplus(x: f64) -> f64 {
 /// The sum of a slice with eight independent accumulators, so that it vectorises (a plain
 /// `iter().sum()` is one serial chain of dependent additions). The order is fixed, so the
 /// result is deterministic.
-#[inline]
+#[inline(always)]
 pub(crate) fn sum_slice(x: &[f64]) -> f64 {
+    dispatch(
+        x.len(),
+        #[inline(always)]
+        || sum_slice_kernel(x),
+    )
+}
+
+#[inline(always)]
+fn sum_slice_kernel(x: &[f64]) -> f64 {
     let mut acc = [0.0; 8];
     let mut chunks = x.chunks_exact(8);
     for c in &mut chunks {
@@ -889,11 +941,26 @@ pub(crate) fn sum_slice(x: &[f64]) -> f64 {
     s
 }
 
-#[inline]
+#[inline(always)]
 fn map(o: &mut [f64], x: &[f64], f: impl Fn(f64) -> f64) {
-    for (o, &x) in o.iter_mut().zip(x) {
-        *o = f(x);
-    }
+    dispatch(
+        o.len(),
+        #[inline(always)]
+        || {
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = f(x);
+            }
+        },
+    )
+}
+
+#[inline(always)]
+fn map_in_place(o: &mut [f64], f: impl Fn(f64) -> f64) {
+    dispatch(
+        o.len(),
+        #[inline(always)]
+        || o.iter_mut().for_each(|y| *y = f(*y)),
+    )
 }
 
 fn broadcast_dim(a: usize, b: usize) -> Option<usize> {
@@ -906,7 +973,17 @@ fn broadcast_dim(a: usize, b: usize) -> Option<usize> {
 }
 
 /// `o = f(x, y)` with `x`, `y` broadcast to `o`'s shape (each dimension equal or 1).
+#[inline(always)]
 pub(crate) fn zip_broadcast(o: &mut Buf, x: &Buf, y: &Buf, f: impl Fn(f64, f64) -> f64) {
+    dispatch(
+        o.data.len(),
+        #[inline(always)]
+        || zip_broadcast_kernel(o, x, y, f),
+    )
+}
+
+#[inline(always)]
+fn zip_broadcast_kernel(o: &mut Buf, x: &Buf, y: &Buf, f: impl Fn(f64, f64) -> f64) {
     if x.shape() == o.shape() && y.shape() == o.shape() {
         for ((o, &x), &y) in o.data.iter_mut().zip(&x.data).zip(&y.data) {
             *o = f(x, y);

@@ -151,6 +151,40 @@ proptest! {
     }
 
     #[test]
+    fn linear_act_matches_linear_then_activation_and_finite_differences(seed in any::<u64>(), n in 1usize..6, k in 1usize..5, m in 1usize..5) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Pre-activations away from the kinks: x w with w near a signed identity, plus b.
+        let x = away_from_zero(&mut rng, n, k, 0.3);
+        let w = Mat::from_fn(k, m, |i, j| if i == j % k { 1.0 } else { 0.02 * (i + 2 * j) as f64 / (k * m) as f64 });
+        let b = random_mat(&mut rng, 1, m, -0.05, 0.05);
+        let inputs = [x, w, b];
+        type Unfused = fn(&mut Tape, Var) -> Var;
+        let acts: [(Activation, Unfused); 5] = [
+            (Activation::Identity, |_, v| v),
+            (Activation::Relu, |t, v| t.relu(v)),
+            (Activation::LeakyRelu(0.2), |t, v| t.leaky_relu(v, 0.2)),
+            (Activation::LeakyRelu(-0.5), |t, v| t.leaky_relu(v, -0.5)),
+            (Activation::Tanh, |t, v| t.tanh(v)),
+        ];
+        for (act, unfused) in acts {
+            let fused = check_gradients(&inputs, 1e-6, |t, v| {
+                let y = t.linear_act(v[0], v[1], v[2], act);
+                weighted_sum(t, y, seed)
+            });
+            prop_assert!(fused.max_rel_error() < TOL, "linear_act {act:?}: {}", fused.max_rel_error());
+            let generic = check_gradients(&inputs, 1e-6, |t, v| {
+                let xw = t.matmul(v[0], v[1]);
+                let y = t.add(xw, v[2]);
+                let y = unfused(t, y);
+                weighted_sum(t, y, seed)
+            });
+            for (a, g) in fused.analytic.iter().zip(&generic.analytic) {
+                prop_assert!((a - g).norm_max() <= 1e-12 * (1.0 + g.norm_max()), "linear_act {act:?} vs unfused");
+            }
+        }
+    }
+
+    #[test]
     fn reductions_and_column_ops_match_finite_differences(seed in any::<u64>(), r in 1usize..5, c in 2usize..6) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let x = random_mat(&mut rng, r, c, -1.0, 1.0);
