@@ -142,14 +142,14 @@ impl Mlp {
         let last = self.layers.len() - 1;
         for (k, &(w, b)) in self.layers.iter().enumerate() {
             let (wv, bv) = (tape.param(store, w), tape.param(store, b));
-            h = tape.linear(h, wv, bv);
-            if k < last {
-                h = match self.config.activation {
-                    Activation::Relu => tape.relu(h),
-                    Activation::LeakyRelu(alpha) => tape.leaky_relu(h, alpha),
-                    Activation::Tanh => tape.tanh(h),
-                };
-            }
+            // One fused node per layer: the activation is applied in the same pass.
+            let act = match self.config.activation {
+                _ if k == last => autodiff_lite::Activation::Identity,
+                Activation::Relu => autodiff_lite::Activation::Relu,
+                Activation::LeakyRelu(alpha) => autodiff_lite::Activation::LeakyRelu(alpha),
+                Activation::Tanh => autodiff_lite::Activation::Tanh,
+            };
+            h = tape.linear_act(h, wv, bv, act);
         }
         h
     }
