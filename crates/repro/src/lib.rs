@@ -85,7 +85,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         name: "fig1",
         summary: "Figure 1: sine curve in 2-D, standard flow vs spread flow (ID 1)",
         typical_time: "< 30 s",
-        run: None,
+        run: Some(fig1::run),
     },
     ExperimentInfo {
         name: "fading-squares",

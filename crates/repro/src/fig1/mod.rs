@@ -25,9 +25,11 @@
 //! ```
 
 pub mod plot;
+mod run;
 pub mod synthetic;
 pub mod targets;
 
+pub use run::run;
 pub use targets::{Fig1Measurements, SampleQuality, SpreadSeed};
 
 use std::path::Path;

@@ -108,6 +108,7 @@ pub fn measurements() -> Fig1Measurements {
         .map(|(k, &(hi, lo, id))| SpreadSeed {
             seed: k as u64,
             eigenvalues: vec![hi, lo],
+            raw_eigenvalues: vec![hi, lo],
             id_relative: id,
             id_gap: 1,
             id_noise: id,

@@ -105,3 +105,36 @@ fn wrong_shapes_panic_with_the_field_name() {
     panels.spread_latent = faer::Mat::zeros(3, 3);
     panels.assert_shapes();
 }
+
+/// The whole pipeline at smoke size: train (shortened), measure, draw, report.
+#[test]
+fn the_real_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ctx = crate::RunContext {
+        name: "fig1",
+        seed: 0,
+        n_seeds: 2,
+        steps: Some(200),
+        out_dir: dir.path().to_owned(),
+        verbosity: crate::Verbosity::Quiet,
+    };
+    let info = crate::find("fig1").expect("fig1 is registered");
+    let report = crate::run_experiment(info, &ctx)?;
+    for file in
+        ["fig1.png", "fig1.svg", "eigen_trajectory.png", "data.csv", "spread_latent.csv", "report.json", "report.md"]
+    {
+        assert!(dir.path().join(file).exists(), "{file} missing");
+    }
+    assert_eq!(report.seeds, vec![0, 1]);
+    // A shortened run cannot reach the spread targets: they are n/a, never FAIL.
+    assert!(
+        report
+            .targets
+            .iter()
+            .filter(|t| t.name.starts_with("spread flow"))
+            .all(|t| t.status == crate::Status::NotApplicable)
+    );
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json"))?)?;
+    assert_eq!(json["experiment"], "fig1");
+    Ok(())
+}
