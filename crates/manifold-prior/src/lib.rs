@@ -45,7 +45,6 @@ mod presets;
 mod prior;
 mod readoff;
 mod scaling;
-pub mod tensors;
 mod trainer;
 
 pub use estimator::FlowEstimator;
@@ -66,6 +65,17 @@ mod tests;
 pub use trainer::{
     CheckpointConfig, DataSource, History, OptimizerKind, Progress, TrainConfig, TrainError, resume, train,
 };
+
+impl From<flow_core::FlowError> for PriorError {
+    fn from(e: flow_core::FlowError) -> Self {
+        match e {
+            flow_core::FlowError::Config(m) => PriorError::Config(m),
+            flow_core::FlowError::Mismatch(m) => PriorError::Mismatch(m),
+            flow_core::FlowError::Io { path, source } => PriorError::Io { path, source },
+            flow_core::FlowError::Format { path, message } => PriorError::Format { path, message },
+        }
+    }
+}
 
 /// Errors of priors, models and their files.
 #[derive(Debug, thiserror::Error)]

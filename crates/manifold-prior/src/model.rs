@@ -15,7 +15,7 @@ use crate::PriorError;
 use crate::prior::{MeanMode, Prior, Spectrum, StandardNormal, TriangularGaussian, standard_normal};
 use crate::readoff::{IntrinsicDimension, ReadoffConfig, RuleCounts};
 use crate::scaling::Standardizer;
-use crate::tensors::{load_into_store, save_store, write_atomic};
+use flow_core::io::{load_params, load_params_into, read_json, save_params, write_json};
 
 /// How the spread noise `eps` is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -252,10 +252,11 @@ impl SpreadFlow {
             spread: self.spread,
             scaler: self.scaler.clone(),
         };
-        let json = serde_json::to_vec_pretty(&meta).map_err(|e| PriorError::Config(e.to_string()))?;
-        write_atomic(&dir.join("model.json"), &json)?;
-        save_store(&dir.join("params.safetensors"), &self.store)?;
-        save_store(&dir.join("ema.safetensors"), &self.ema)
+        write_json(dir.join("model.json"), &meta)?;
+        let ids: Vec<ParamId> = self.store.ids().collect();
+        save_params(dir.join("params.safetensors"), &self.store, &ids)?;
+        save_params(dir.join("ema.safetensors"), &self.ema, &ids)?;
+        Ok(())
     }
 
     /// Load a model saved by [`SpreadFlow::save`].
@@ -264,20 +265,14 @@ impl SpreadFlow {
     /// [`PriorError::Io`], [`PriorError::Format`] (corrupted files) or
     /// [`PriorError::Mismatch`] (weights that do not fit the architecture), naming the file.
     pub fn load(dir: &Path) -> Result<Self, PriorError> {
-        let path = dir.join("model.json");
-        let bytes = std::fs::read(&path).map_err(|source| PriorError::Io { path: path.clone(), source })?;
-        let meta: SavedSpreadFlow = serde_json::from_slice(&bytes)
-            .map_err(|e| PriorError::Format { path: path.clone(), message: e.to_string() })?;
-        let mats = crate::tensors::read_matrices(&dir.join("params.safetensors"))?;
-        let mut store = ParamStore::new();
-        for (name, m) in mats {
-            store.add(name, m);
-        }
+        let meta: SavedSpreadFlow = read_json(dir.join("model.json"))?;
+        let store = load_params(dir.join("params.safetensors"))?;
         let flow =
             Flow::from_spec(&meta.flow, &store).map_err(|e| PriorError::Mismatch(format!("{}: {e}", dir.display())))?;
         let prior = TriangularGaussian::from_store(&store, "prior", meta.flow.dim, meta.mean)?;
         let mut ema = store.clone();
-        load_into_store(&dir.join("ema.safetensors"), &mut ema)?;
+        let ids: Vec<ParamId> = ema.ids().collect();
+        load_params_into(dir.join("ema.safetensors"), &mut ema, &ids)?;
         Ok(Self { store, ema, flow, prior, spread: meta.spread, scaler: meta.scaler })
     }
 }

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::PriorError;
 use crate::model::Model;
-use crate::tensors::{load_into_store, read_matrices, save_store, write_atomic, write_matrices};
+use autodiff_lite::{ParamId, ParamStore};
+use flow_core::io::{load_params, load_params_into, read_json, save_params, write_json};
 
 /// Which optimiser the trainer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -237,14 +238,19 @@ impl TrainState {
             std::fs::remove_dir_all(&tmp).map_err(|e| io(e, &tmp))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| io(e, &tmp))?;
-        save_store(&tmp.join("params.safetensors"), model.store())?;
+        let ids: Vec<ParamId> = model.store().ids().collect();
+        save_params(tmp.join("params.safetensors"), model.store(), &ids)?;
         if let Some(ema) = model.ema_store() {
-            save_store(&tmp.join("ema.safetensors"), ema)?;
+            save_params(tmp.join("ema.safetensors"), ema, &ids)?;
         }
+        // Optimiser buffers as 1 x n rows of a scratch store, named "<param>.<buffer>".
         let opt = self.optimizer.state(model.store());
-        let opt_mats: Vec<(String, Mat<f64>)> =
-            opt.buffers.iter().map(|(k, v)| (k.clone(), Mat::from_fn(1, v.len(), |_, j| v[j]))).collect();
-        write_matrices(&tmp.join("optimizer.safetensors"), opt_mats.iter().map(|(k, m)| (k.clone(), m)))?;
+        let mut buffers = ParamStore::new();
+        for (name, v) in &opt.buffers {
+            buffers.add(name.clone(), Mat::from_fn(1, v.len(), |_, j| v[j]));
+        }
+        let buffer_ids: Vec<ParamId> = buffers.ids().collect();
+        save_params(tmp.join("optimizer.safetensors"), &buffers, &buffer_ids)?;
         let meta = CheckpointMeta {
             step: self.step,
             optimizer_step: opt.step,
@@ -255,14 +261,13 @@ impl TrainState {
             pos: self.pos,
             history: self.history.clone(),
         };
-        let json = serde_json::to_vec(&meta).map_err(|e| PriorError::Config(e.to_string()))?;
-        write_atomic(&tmp.join("state.json"), &json)?;
+        write_json(tmp.join("state.json"), &meta)?;
         if step_dir.exists() {
             std::fs::remove_dir_all(&step_dir).map_err(|e| io(e, &step_dir))?;
         }
         std::fs::rename(&tmp, &step_dir).map_err(|e| io(e, &step_dir))?;
-        // Point `latest` at the new checkpoint, then drop older ones.
-        write_atomic(&dir.join("latest"), step_dir.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default())?;
+        // Point `latest.json` at the new checkpoint (atomically), then drop older ones.
+        write_json(dir.join("latest.json"), &format!("step-{:08}", self.step))?;
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let path = entry.path();
@@ -277,22 +282,23 @@ impl TrainState {
     }
 
     fn load<M: Model>(model: &mut M, config: &TrainConfig, dir: &Path) -> Result<Self, PriorError> {
-        let latest_path = dir.join("latest");
-        let latest = std::fs::read_to_string(&latest_path)
-            .map_err(|source| PriorError::Io { path: latest_path.clone(), source })?;
-        let step_dir = dir.join(latest.trim());
+        let latest: String = read_json(dir.join("latest.json"))?;
+        let step_dir = dir.join(latest);
         let state_path = step_dir.join("state.json");
-        let bytes = std::fs::read(&state_path).map_err(|source| PriorError::Io { path: state_path.clone(), source })?;
         let format = |message: String| PriorError::Format { path: state_path.clone(), message };
-        let meta: CheckpointMeta = serde_json::from_slice(&bytes).map_err(|e| format(e.to_string()))?;
-        load_into_store(&step_dir.join("params.safetensors"), model.store_mut())?;
+        let meta: CheckpointMeta = read_json(&state_path)?;
+        let ids: Vec<ParamId> = model.store().ids().collect();
+        load_params_into(step_dir.join("params.safetensors"), model.store_mut(), &ids)?;
         if let Some((_, ema)) = model.split_ema() {
-            load_into_store(&step_dir.join("ema.safetensors"), ema)?;
+            load_params_into(step_dir.join("ema.safetensors"), ema, &ids)?;
         }
         let mut state = Self::new(model, config);
-        let buffers = read_matrices(&step_dir.join("optimizer.safetensors"))?
-            .into_iter()
-            .map(|(k, m)| (k, (0..m.ncols()).map(|j| m[(0, j)]).collect()))
+        let saved = load_params(step_dir.join("optimizer.safetensors"))?;
+        let buffers = saved
+            .ids()
+            .map(|id| {
+                (saved.name(id).to_owned(), (0..saved.value(id).ncols()).map(|j| saved.value(id)[(0, j)]).collect())
+            })
             .collect();
         state
             .optimizer

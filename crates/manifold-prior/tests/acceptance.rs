@@ -76,5 +76,8 @@ fn the_flow_estimator_implements_the_estimator_trait() {
     assert!(estimate.dimension >= 1.0 && estimate.dimension <= 2.0, "{estimate:?}");
     assert!(estimate.diagnostics.iter().any(|(k, _)| k == "prior_eigenvalue_0"));
     let bad = Mat::from_fn(10, 2, |i, _| if i == 3 { f64::NAN } else { 0.0 });
-    assert!(matches!(estimator.estimate(bad.as_ref()), Err(intrinsic_dim::EstimateError::NonFinite { row: 3, col: 0 })));
+    assert!(matches!(
+        estimator.estimate(bad.as_ref()),
+        Err(intrinsic_dim::EstimateError::NonFinite { row: 3, col: 0 })
+    ));
 }
