@@ -69,18 +69,18 @@ impl Tape {
                     let (t, live) = target!(a);
                     let (g, x, y) = (&g.data[..], &x.data[..], &out.data[..]);
                     match f {
-                        Unary::Neg => acc3(t, live, g, x, y, |g, _, _| -g),
-                        Unary::Exp => acc3(t, live, g, x, y, |g, _, y| g * y),
-                        Unary::Log => acc3(t, live, g, x, y, |g, x, _| g / x),
-                        Unary::Tanh => acc3(t, live, g, x, y, |g, _, y| g * (1.0 - y * y)),
-                        Unary::Sigmoid => acc3(t, live, g, x, y, |g, _, y| g * y * (1.0 - y)),
-                        Unary::Softplus => acc3(t, live, g, x, y, |g, x, _| g * sigmoid(x)),
-                        Unary::Relu => acc3(t, live, g, x, y, |g, x, _| if x > 0.0 { g } else { 0.0 }),
-                        Unary::LeakyRelu(al) => acc3(t, live, g, x, y, |g, x, _| if x > 0.0 { g } else { al * g }),
-                        Unary::Square => acc3(t, live, g, x, y, |g, x, _| 2.0 * x * g),
-                        Unary::Sqrt => acc3(t, live, g, x, y, |g, _, y| 0.5 * g / y),
-                        Unary::AddScalar(_) => acc3(t, live, g, x, y, |g, _, _| g),
-                        Unary::MulScalar(c) => acc3(t, live, g, x, y, |g, _, _| c * g),
+                        Unary::Neg => acc3(t, live, g, x, y, move |g, _, _| -g),
+                        Unary::Exp => acc3(t, live, g, x, y, move |g, _, y| g * y),
+                        Unary::Log => acc3(t, live, g, x, y, move |g, x, _| g / x),
+                        Unary::Tanh => acc3(t, live, g, x, y, move |g, _, y| g * (1.0 - y * y)),
+                        Unary::Sigmoid => acc3(t, live, g, x, y, move |g, _, y| g * y * (1.0 - y)),
+                        Unary::Softplus => acc3(t, live, g, x, y, move |g, x, _| g * sigmoid(x)),
+                        Unary::Relu => acc3(t, live, g, x, y, move |g, x, _| if x > 0.0 { g } else { 0.0 }),
+                        Unary::LeakyRelu(al) => acc3(t, live, g, x, y, move |g, x, _| if x > 0.0 { g } else { al * g }),
+                        Unary::Square => acc3(t, live, g, x, y, move |g, x, _| 2.0 * x * g),
+                        Unary::Sqrt => acc3(t, live, g, x, y, move |g, _, y| 0.5 * g / y),
+                        Unary::AddScalar(_) => acc3(t, live, g, x, y, move |g, _, _| g),
+                        Unary::MulScalar(c) => acc3(t, live, g, x, y, move |g, _, _| c * g),
                     }
                     t.rows = values[a as usize].rows;
                     t.cols = values[a as usize].cols;
@@ -100,23 +100,23 @@ impl Tape {
                                 let other = if first { xb } else { xa };
                                 let s = &mut scratch[0];
                                 s.reshape(g.rows, g.cols);
-                                crate::tape::zip_broadcast(s, g, other, |g, o| g * o);
+                                crate::tape::zip_broadcast(s, g, other, move |g, o| g * o);
                                 reduce_into(t, live, shape, s, 1.0);
                             }
                             (Binary::Div, true) => {
                                 let s = &mut scratch[0];
                                 s.reshape(g.rows, g.cols);
-                                crate::tape::zip_broadcast(s, g, xb, |g, y| g / y);
+                                crate::tape::zip_broadcast(s, g, xb, move |g, y| g / y);
                                 reduce_into(t, live, shape, s, 1.0);
                             }
                             (Binary::Div, false) => {
                                 // d(x/y)/dy = -(x/y)/y = -out / y.
                                 let s = &mut scratch[0];
                                 s.reshape(g.rows, g.cols);
-                                crate::tape::zip_broadcast(s, g, out, |g, o| -g * o);
+                                crate::tape::zip_broadcast(s, g, out, move |g, o| -g * o);
                                 let [s0, s1, ..] = scratch;
                                 s1.reshape(g.rows, g.cols);
-                                crate::tape::zip_broadcast(s1, s0, xb, |v, y| v / y);
+                                crate::tape::zip_broadcast(s1, s0, xb, move |v, y| v / y);
                                 reduce_into(t, live, shape, &scratch[1], 1.0);
                             }
                         }
@@ -156,9 +156,11 @@ impl Tape {
                         let (gd, yd) = (&g.data[..], &out.data[..]);
                         match act {
                             Activation::Identity => unreachable!("handled above"),
-                            Activation::Relu => zip_into(d, gd, yd, |g, y| if y > 0.0 { g } else { 0.0 }),
-                            Activation::LeakyRelu(al) => zip_into(d, gd, yd, |g, y| if y > 0.0 { g } else { al * g }),
-                            Activation::Tanh => zip_into(d, gd, yd, |g, y| g * (1.0 - y * y)),
+                            Activation::Relu => zip_into(d, gd, yd, move |g, y| if y > 0.0 { g } else { 0.0 }),
+                            Activation::LeakyRelu(al) => {
+                                zip_into(d, gd, yd, move |g, y| if y > 0.0 { g } else { al * g })
+                            }
+                            Activation::Tanh => zip_into(d, gd, yd, move |g, y| g * (1.0 - y * y)),
                         }
                         &scratch[0]
                     };
@@ -354,7 +356,7 @@ fn add_slice(t: &mut [f64], s: &[f64]) {
     dispatch(
         t.len(),
         #[inline(always)]
-        || {
+        move || {
             for (t, &s) in t.iter_mut().zip(s) {
                 *t += s;
             }
@@ -368,7 +370,7 @@ fn acc3(t: &mut Buf, live: bool, g: &[f64], x: &[f64], y: &[f64], f: impl Fn(f64
     dispatch(
         g.len(),
         #[inline(always)]
-        || acc3_kernel(t, live, g, x, y, f),
+        move || acc3_kernel(t, live, g, x, y, f),
     )
 }
 
@@ -392,7 +394,7 @@ fn zip_into(d: &mut Buf, g: &[f64], y: &[f64], f: impl Fn(f64, f64) -> f64) {
     dispatch(
         g.len(),
         #[inline(always)]
-        || {
+        move || {
             for ((d, &g), &y) in d.data.iter_mut().zip(g).zip(y) {
                 *d = f(g, y);
             }
@@ -406,7 +408,7 @@ fn reduce_into(t: &mut Buf, live: bool, shape: (usize, usize), src: &Buf, scale:
     dispatch(
         src.data.len(),
         #[inline(always)]
-        || reduce_into_kernel(t, live, shape, src, scale),
+        move || reduce_into_kernel(t, live, shape, src, scale),
     )
 }
 

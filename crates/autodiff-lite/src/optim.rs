@@ -119,7 +119,7 @@ impl Optimizer for Adam {
         crate::simd::dispatch(
             store.n_scalars(),
             #[inline(always)]
-            || adam_all(store, ms, vs, &c, lr, weight_decay),
+            move || adam_all(store, ms, vs, &c, lr, weight_decay),
         );
     }
 
@@ -178,9 +178,9 @@ fn adam_all(
             // The decay is matched once per column, so that each loop below is a straight
             // vectorisable pass (a `match` per element kept the loop scalar: 3 to 10x slower).
             match weight_decay {
-                WeightDecay::None => adam_update(c, pc, gc, mc, vc, |_, g| g),
-                WeightDecay::L2(wd) => adam_update(c, pc, gc, mc, vc, |p, g| g + wd * *p),
-                WeightDecay::Decoupled(wd) => adam_update(c, pc, gc, mc, vc, |p, g| {
+                WeightDecay::None => adam_update(c, pc, gc, mc, vc, move |_, g| g),
+                WeightDecay::L2(wd) => adam_update(c, pc, gc, mc, vc, move |p, g| g + wd * *p),
+                WeightDecay::Decoupled(wd) => adam_update(c, pc, gc, mc, vc, move |p, g| {
                     *p *= 1.0 - lr * wd;
                     g
                 }),
@@ -190,6 +190,7 @@ fn adam_all(
 }
 
 /// The constants of one Adam step.
+#[derive(Clone, Copy)]
 struct AdamConsts {
     beta1: f64,
     beta2: f64,
@@ -209,14 +210,17 @@ fn adam_update(
     v: &mut [f64],
     grad: impl Fn(&mut f64, f64) -> f64,
 ) {
+    // Constants in locals, so the compiler can keep them in registers (through a reference
+    // it must assume the stores to `p` might change them, which blocks vectorisation).
+    let AdamConsts { beta1, beta2, eps, step_size, bc2_sqrt } = *c;
     let n = p.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {
         let gi = grad(&mut p[i], g[i]);
-        m[i] += (1.0 - c.beta1) * (gi - m[i]);
-        v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * gi * gi;
-        let denom = v[i].sqrt() / c.bc2_sqrt + c.eps;
-        p[i] -= c.step_size * m[i] / denom;
+        m[i] += (1.0 - beta1) * (gi - m[i]);
+        v[i] = beta2 * v[i] + (1.0 - beta2) * gi * gi;
+        let denom = v[i].sqrt() / bc2_sqrt + eps;
+        p[i] -= step_size * m[i] / denom;
     }
 }
 

@@ -440,18 +440,18 @@ impl Tape {
         let (o, x) = self.out_in(out, a.index);
         let (o, x) = (&mut o.data[..], &x.data[..]);
         match f {
-            Unary::Neg => map(o, x, |x| -x),
+            Unary::Neg => map(o, x, move |x| -x),
             Unary::Exp => map(o, x, f64::exp),
             Unary::Log => map(o, x, f64::ln),
             Unary::Tanh => map(o, x, f64::tanh),
             Unary::Sigmoid => map(o, x, sigmoid),
             Unary::Softplus => map(o, x, softplus),
-            Unary::Relu => map(o, x, |x| if x > 0.0 { x } else { 0.0 }),
-            Unary::LeakyRelu(alpha) => map(o, x, |x| if x > 0.0 { x } else { alpha * x }),
-            Unary::Square => map(o, x, |x| x * x),
+            Unary::Relu => map(o, x, move |x| if x > 0.0 { x } else { 0.0 }),
+            Unary::LeakyRelu(alpha) => map(o, x, move |x| if x > 0.0 { x } else { alpha * x }),
+            Unary::Square => map(o, x, move |x| x * x),
             Unary::Sqrt => map(o, x, f64::sqrt),
-            Unary::AddScalar(c) => map(o, x, |x| x + c),
-            Unary::MulScalar(c) => map(o, x, |x| x * c),
+            Unary::AddScalar(c) => map(o, x, move |x| x + c),
+            Unary::MulScalar(c) => map(o, x, move |x| x * c),
         }
         self.var(out)
     }
@@ -530,10 +530,10 @@ impl Tape {
         let o = &mut hi[0];
         let (x, y) = (&lo[a.index()], &lo[b.index()]);
         match f {
-            Binary::Add => zip_broadcast(o, x, y, |x, y| x + y),
-            Binary::Sub => zip_broadcast(o, x, y, |x, y| x - y),
-            Binary::Mul => zip_broadcast(o, x, y, |x, y| x * y),
-            Binary::Div => zip_broadcast(o, x, y, |x, y| x / y),
+            Binary::Add => zip_broadcast(o, x, y, move |x, y| x + y),
+            Binary::Sub => zip_broadcast(o, x, y, move |x, y| x - y),
+            Binary::Mul => zip_broadcast(o, x, y, move |x, y| x * y),
+            Binary::Div => zip_broadcast(o, x, y, move |x, y| x / y),
         }
         self.var(out)
     }
@@ -627,19 +627,28 @@ impl Tape {
             }
         }
         let out = self.push(Op::Linear(x.index, w.index, b.index, act), n, m);
-        let (lo, hi) = self.values.split_at_mut(out as usize);
+        let Tape { values, scratch, .. } = self;
+        let (lo, hi) = values.split_at_mut(out as usize);
         let (xb, wb, bb) = (&lo[x.index()], &lo[w.index()], &lo[b.index()]);
         let o = &mut hi[0];
+        // The activation reads the pre-activation from a reused scratch buffer and writes the
+        // output once: applied in place, the compiler drops the store where the value is
+        // unchanged (y > 0) and emits masked stores, which are several times slower.
+        let pre = match act {
+            Activation::Identity => o,
+            _ => &mut scratch[0],
+        };
+        pre.reshape(n, m);
         for (j, &bj) in bb.data.iter().enumerate() {
-            o.col_mut(j).fill(bj);
+            pre.col_mut(j).fill(bj);
         }
-        gemm(o.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
-        let o = &mut o.data[..];
+        gemm(pre.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
+        let (o, pre) = (&mut hi[0].data[..], &scratch[0].data[..]);
         match act {
             Activation::Identity => {}
-            Activation::Relu => map_in_place(o, |y| if y > 0.0 { y } else { 0.0 }),
-            Activation::LeakyRelu(alpha) => map_in_place(o, |y| if y > 0.0 { y } else { alpha * y }),
-            Activation::Tanh => o.iter_mut().for_each(|y| *y = y.tanh()),
+            Activation::Relu => map(o, pre, move |y| if y > 0.0 { y } else { 0.0 }),
+            Activation::LeakyRelu(alpha) => map(o, pre, move |y| if y > 0.0 { y } else { alpha * y }),
+            Activation::Tanh => map(o, pre, f64::tanh),
         }
         self.var(out)
     }
@@ -921,7 +930,7 @@ pub(crate) fn sum_slice(x: &[f64]) -> f64 {
     dispatch(
         x.len(),
         #[inline(always)]
-        || sum_slice_kernel(x),
+        move || sum_slice_kernel(x),
     )
 }
 
@@ -946,20 +955,11 @@ fn map(o: &mut [f64], x: &[f64], f: impl Fn(f64) -> f64) {
     dispatch(
         o.len(),
         #[inline(always)]
-        || {
+        move || {
             for (o, &x) in o.iter_mut().zip(x) {
                 *o = f(x);
             }
         },
-    )
-}
-
-#[inline(always)]
-fn map_in_place(o: &mut [f64], f: impl Fn(f64) -> f64) {
-    dispatch(
-        o.len(),
-        #[inline(always)]
-        || o.iter_mut().for_each(|y| *y = f(*y)),
     )
 }
 
@@ -978,7 +978,7 @@ pub(crate) fn zip_broadcast(o: &mut Buf, x: &Buf, y: &Buf, f: impl Fn(f64, f64) 
     dispatch(
         o.data.len(),
         #[inline(always)]
-        || zip_broadcast_kernel(o, x, y, f),
+        move || zip_broadcast_kernel(o, x, y, f),
     )
 }
 
