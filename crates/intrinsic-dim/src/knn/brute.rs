@@ -86,10 +86,18 @@ struct Lowered<T> {
 impl<T: Precision> Lowered<T> {
     fn new(rows: &RowMajor) -> Self {
         let (n, d) = (rows.n, rows.d);
-        let centred = |t: usize| rows.x[t] - rows.mean[t % d];
-        let max_abs = (0..n * d).map(centred).fold(0.0f64, |m, v| m.max(v.abs()));
+        let max_abs = rows
+            .x
+            .par_chunks(d.max(1))
+            .map(|r| r.iter().zip(&rows.mean).fold(0.0f64, |m, (v, c)| m.max((v - c).abs())))
+            .reduce(|| 0.0, f64::max);
         let scale = if max_abs > 0.0 { 2f64.powi(-(max_abs.log2().floor() as i32) - 1) } else { 1.0 };
-        let x: Vec<T> = (0..n * d).into_par_iter().map(|t| T::from_f64(centred(t) * scale)).collect();
+        let mut x = vec![T::default(); n * d];
+        x.par_chunks_mut(d.max(1)).zip(rows.x.par_chunks(d.max(1))).for_each(|(out, r)| {
+            for ((o, v), c) in out.iter_mut().zip(r).zip(&rows.mean) {
+                *o = T::from_f64((v - c) * scale);
+            }
+        });
         let sq: Vec<f64> = x
             .par_chunks(d.max(1))
             .map(|r| {
