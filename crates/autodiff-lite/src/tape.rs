@@ -634,21 +634,29 @@ impl Tape {
         // The activation reads the pre-activation from a reused scratch buffer and writes the
         // output once: applied in place, the compiler drops the store where the value is
         // unchanged (y > 0) and emits masked stores, which are several times slower.
-        let pre = match act {
-            Activation::Identity => o,
-            _ => &mut scratch[0],
-        };
-        pre.reshape(n, m);
-        for (j, &bj) in bb.data.iter().enumerate() {
-            pre.col_mut(j).fill(bj);
+        // Without an activation the bias is written first and the product accumulated onto
+        // it; with one, the bias is added in the activation's pass, saving a pass over the
+        // output (the value is the same sum of the product and the bias either way).
+        if act == Activation::Identity {
+            for (j, &bj) in bb.data.iter().enumerate() {
+                o.col_mut(j).fill(bj);
+            }
+            gemm(o.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
+            return self.var(out);
         }
-        gemm(pre.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
-        let (o, pre) = (&mut hi[0].data[..], &scratch[0].data[..]);
-        match act {
-            Activation::Identity => {}
-            Activation::Relu => map(o, pre, move |y| if y > 0.0 { y } else { 0.0 }),
-            Activation::LeakyRelu(alpha) => map(o, pre, move |y| if y > 0.0 { y } else { alpha * y }),
-            Activation::Tanh => map(o, pre, f64::tanh),
+        let pre = &mut scratch[0];
+        pre.reshape(n, m);
+        gemm(pre.as_mut(), Accum::Replace, xb.as_ref(), wb.as_ref(), 1.0);
+        for (j, &bj) in bb.data.iter().enumerate() {
+            let (o, pre) = (&mut o.data[j * n..(j + 1) * n], &pre.data[j * n..(j + 1) * n]);
+            match act {
+                Activation::Identity => unreachable!("handled above"),
+                Activation::Relu => map(o, pre, move |y| if y + bj > 0.0 { y + bj } else { 0.0 }),
+                Activation::LeakyRelu(alpha) => {
+                    map(o, pre, move |y| if y + bj > 0.0 { y + bj } else { alpha * (y + bj) })
+                }
+                Activation::Tanh => map(o, pre, move |y| (y + bj).tanh()),
+            }
         }
         self.var(out)
     }
