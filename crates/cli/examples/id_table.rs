@@ -31,7 +31,19 @@ fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, f64) {
 }
 
 fn fmt_time(s: f64) -> String {
-    if s >= 1.0 { format!("{s:.2} s") } else { format!("{:.1} ms", s * 1e3) }
+    match s {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 1e-3 => format!("{:.1} ms", s * 1e3),
+        s => format!("{:.0} µs", s * 1e6),
+    }
+}
+
+/// The 1-minute load average (Linux), to show how busy the machine was while timing.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The estimators of the table, with their column names.
@@ -188,6 +200,12 @@ fn main() -> anyhow::Result<()> {
     out.push_str(NOTES);
     writeln!(out, "\n## MNIST and the comparison with scikit-learn / scikit-dimension\n")?;
     mnist_section(&mut out, &mnist_dir, &python)?;
+    writeln!(
+        out,
+        "\nTimes are wall-clock on a 2-core machine; the 1-minute load average when this file was \
+         written was {} (other jobs running inflate every time, Python's and ours alike).",
+        load_average()
+    )?;
     std::fs::write(&output, out).with_context(|| format!("writing {}", output.display()))?;
     eprintln!("wrote {}", output.display());
     Ok(())
