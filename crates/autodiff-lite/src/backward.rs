@@ -36,7 +36,7 @@ impl Tape {
         self.grads[loss.index()].data[0] = 1.0;
         self.grad_live[loss.index()] = true;
 
-        let Tape { ops, values, grads, grad_live, aux, perms, scratch, needs, .. } = self;
+        let Tape { ops, values, grads, grad_live, aux, perms, scratch, layer_scratch, needs, .. } = self;
         for i in (0..n).rev() {
             if !grad_live[i] {
                 continue;
@@ -151,7 +151,7 @@ impl Tape {
                     let d = if act == Activation::Identity {
                         g
                     } else {
-                        let d = &mut scratch[0];
+                        let d = &mut *layer_scratch;
                         d.reshape(g.rows, g.cols);
                         let (gd, yd) = (&g.data[..], &out.data[..]);
                         match act {
@@ -162,7 +162,7 @@ impl Tape {
                             }
                             Activation::Tanh => zip_into(d, gd, yd, move |g, y| g * (1.0 - y * y)),
                         }
-                        &scratch[0]
+                        &*layer_scratch
                     };
                     if needs[b as usize] {
                         let (t, live) = target!(b);

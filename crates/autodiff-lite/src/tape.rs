@@ -210,6 +210,10 @@ pub struct Tape {
     pub(crate) n_perms: usize,
     /// Scratch buffers for the reverse pass.
     pub(crate) scratch: [Buf; 4],
+    /// Scratch of the dense layers (pre-activation forward, its gradient backward), kept
+    /// apart from `scratch`: a buffer alternating between shapes is zero-filled by
+    /// `Vec::resize` each time it grows back (measured at 3% of the RealNVP step).
+    pub(crate) layer_scratch: Buf,
 }
 
 impl Default for Tape {
@@ -245,6 +249,7 @@ impl Tape {
             perms: Vec::new(),
             n_perms: 0,
             scratch: Default::default(),
+            layer_scratch: Buf::default(),
         }
     }
 
@@ -627,7 +632,7 @@ impl Tape {
             }
         }
         let out = self.push(Op::Linear(x.index, w.index, b.index, act), n, m);
-        let Tape { values, scratch, .. } = self;
+        let Tape { values, layer_scratch: pre, .. } = self;
         let (lo, hi) = values.split_at_mut(out as usize);
         let (xb, wb, bb) = (&lo[x.index()], &lo[w.index()], &lo[b.index()]);
         let o = &mut hi[0];
@@ -644,7 +649,6 @@ impl Tape {
             gemm(o.as_mut(), Accum::Add, xb.as_ref(), wb.as_ref(), 1.0);
             return self.var(out);
         }
-        let pre = &mut scratch[0];
         pre.reshape(n, m);
         gemm(pre.as_mut(), Accum::Replace, xb.as_ref(), wb.as_ref(), 1.0);
         for (j, &bj) in bb.data.iter().enumerate() {
