@@ -187,11 +187,33 @@ pub fn count_pairs_within(
         return Ok(vec![0; radii.len()]);
     }
     let rows = RowMajor::new(data);
-    let r2: Vec<f64> = radii.iter().map(|r| r * r).collect();
+    let radii: Vec<Radius> = radii.iter().map(|&r| Radius { r, r2: r * r }).collect();
     Ok(match algorithm.resolve(n, d) {
-        Algorithm::KdTree => kdtree::count_pairs(&rows, &r2),
-        _ => brute::count_pairs(&rows, &r2),
+        Algorithm::KdTree => kdtree::count_pairs(&rows, &radii),
+        _ => brute::count_pairs(&rows, &radii),
     })
+}
+
+/// A radius `r` and its square. [`contains`](Radius::contains) decides `sqrt(d2) < r` exactly
+/// as a comparison of distances would (`r * r` may round either way, so a pair at exactly
+/// distance `r` could otherwise count), taking the square root only near the boundary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Radius {
+    r: f64,
+    r2: f64,
+}
+
+impl Radius {
+    #[inline]
+    fn contains(self, d2: f64) -> bool {
+        if d2 < self.r2 * (1.0 - 4.0 * f64::EPSILON) {
+            true
+        } else if d2 > self.r2 * (1.0 + 4.0 * f64::EPSILON) {
+            false
+        } else {
+            d2.sqrt() < self.r
+        }
+    }
 }
 
 /// The data copied row-major (direct distances are computed from these raw values, as

@@ -30,7 +30,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use super::{RowMajor, TopK, sq_dist, sq_dist4, write_row};
+use super::{Radius, RowMajor, TopK, sq_dist, sq_dist4, write_row};
 
 /// Rows per block (tiles are `BLOCK x BLOCK`): the fastest of 128, 256, 384, 512 in the `f32`
 /// product measurements (a 256 x 256 `f64` tile, 512 KiB, stays in L2).
@@ -346,40 +346,41 @@ pub(super) fn knn(rows: &RowMajor, k: usize) -> (Vec<usize>, Vec<f64>) {
     (indices, distances)
 }
 
-/// Ordered-pair counts within each squared radius (strictly), exact: `f64` products over the
-/// symmetric tiles, with values within the rounding bound of a radius recomputed directly.
-pub(super) fn count_pairs(rows: &RowMajor, r2: &[f64]) -> Vec<u64> {
-    let low = Lowered::<f64>::new(rows);
+/// Ordered-pair counts within each squared radius (strictly), exact: `f32` products over the
+/// symmetric tiles decide every pair whose value is farther from a radius than the rounding
+/// bound; the few others are recomputed directly.
+pub(super) fn count_pairs(rows: &RowMajor, radii: &[Radius]) -> Vec<u64> {
+    let low = Lowered::<f32>::new(rows);
     let n = low.n;
     let nb = n.div_ceil(BLOCK);
     let size = |b: usize| BLOCK.min(n - b * BLOCK);
     let tiles: Vec<(usize, usize)> = (0..nb).flat_map(|i| (i..nb).map(move |j| (i, j))).collect();
     let x = low.mat();
     let s2 = low.scale * low.scale;
-    let r2s: Vec<f64> = r2.iter().map(|r| r * s2).collect();
-    let zero = || vec![0u64; r2.len()];
+    let r2s: Vec<f64> = radii.iter().map(|r| r.r2 * s2).collect();
+    let zero = || vec![0u64; radii.len()];
     let counts = tiles
         .par_iter()
         .fold(
-            || (zero(), Mat::<f64>::zeros(BLOCK.min(n), BLOCK.min(n))),
+            || (zero(), Mat::<f32>::zeros(BLOCK.min(n), BLOCK.min(n))),
             |(mut counts, mut g), &(bi, bj)| {
                 let (i0, j0, ni, nj) = (bi * BLOCK, bj * BLOCK, size(bi), size(bj));
-                f64::gemm_abt(g.as_mut().submatrix_mut(0, 0, ni, nj), x.subrows(i0, ni), x.subrows(j0, nj));
+                f32::gemm_abt(g.as_mut().submatrix_mut(0, 0, ni, nj), x.subrows(i0, ni), x.subrows(j0, nj));
                 for b in 0..nj {
                     let jb = j0 + b;
                     // On a diagonal tile, count each unordered pair once (a < b).
                     let upto = if bi == bj { b } else { ni };
                     for a in 0..upto {
                         let ia = i0 + a;
-                        let d2 = low.sq[ia] + low.sq[jb] - 2.0 * g[(a, b)];
-                        for ((c, &r), &rs) in counts.iter_mut().zip(r2).zip(&r2s) {
+                        let d2 = low.sq[ia] + low.sq[jb] - 2.0 * f64::from(g[(a, b)]);
+                        for ((c, &r), &rs) in counts.iter_mut().zip(radii).zip(&r2s) {
                             let slack = low.beta * (low.sq[ia] + low.sq[jb] + rs) + low.floor;
                             let inside = if d2 < rs - slack {
                                 true
                             } else if d2 > rs + slack {
                                 false
                             } else {
-                                sq_dist(rows.row(ia), rows.row(jb)) < r
+                                r.contains(sq_dist(rows.row(ia), rows.row(jb)))
                             };
                             *c += u64::from(inside);
                         }

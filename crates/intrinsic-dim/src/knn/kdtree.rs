@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::{RowMajor, TopK, sq_dist, write_row};
+use super::{Radius, RowMajor, TopK, sq_dist, write_row};
 
 /// Most points in a leaf.
 const LEAF: usize = 16;
@@ -118,8 +118,8 @@ impl Tree {
         }
     }
 
-    /// Add to `counts[t]` the points below `node` other than `qi` within `r2[t]` (strictly);
-    /// `r2_max` is the largest radius.
+    /// Add to `counts[t]` the points below `node` other than `qi` strictly within `radii[t]`;
+    /// `r2_max` is the largest squared radius.
     #[allow(clippy::too_many_arguments)]
     fn count(
         &self,
@@ -128,7 +128,7 @@ impl Tree {
         qi: usize,
         rd: f64,
         off: &mut [f64],
-        r2: &[f64],
+        radii: &[Radius],
         r2_max: f64,
         counts: &mut [u64],
     ) {
@@ -137,8 +137,8 @@ impl Tree {
             for p in nd.lo..nd.hi {
                 if self.perm[p] != qi {
                     let d2 = sq_dist(q, self.point(p));
-                    for (c, &r) in counts.iter_mut().zip(r2) {
-                        *c += u64::from(d2 < r);
+                    for (c, &r) in counts.iter_mut().zip(radii) {
+                        *c += u64::from(r.contains(d2));
                     }
                 }
             }
@@ -146,13 +146,13 @@ impl Tree {
         }
         let diff = q[nd.dim] - nd.split;
         let (near, far) = if diff <= 0.0 { (nd.left, nd.right) } else { (nd.right, nd.left) };
-        self.count(near, q, qi, rd, off, r2, r2_max, counts);
+        self.count(near, q, qi, rd, off, radii, r2_max, counts);
         let old = off[nd.dim];
         let new = diff * diff;
         let rd_far = rd - old + new;
         if rd_far * (1.0 - PRUNE_SLACK) < r2_max {
             off[nd.dim] = new;
-            self.count(far, q, qi, rd_far, off, r2, r2_max, counts);
+            self.count(far, q, qi, rd_far, off, radii, r2_max, counts);
             off[nd.dim] = old;
         }
     }
@@ -188,11 +188,11 @@ pub(super) fn knn(rows: &RowMajor, k: usize) -> (Vec<usize>, Vec<f64>) {
 }
 
 /// Ordered-pair counts within each squared radius (strictly), exact.
-pub(super) fn count_pairs(rows: &RowMajor, r2: &[f64]) -> Vec<u64> {
+pub(super) fn count_pairs(rows: &RowMajor, radii: &[Radius]) -> Vec<u64> {
     let (n, d) = (rows.n, rows.d);
     let tree = Tree::build(rows);
-    let r2_max = r2.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let zero = || vec![0u64; r2.len()];
+    let r2_max = radii.iter().map(|r| r.r2).fold(f64::NEG_INFINITY, f64::max);
+    let zero = || vec![0u64; radii.len()];
     let positions: Vec<usize> = (0..n).collect();
     positions
         .par_chunks(CHUNK)
@@ -200,7 +200,7 @@ pub(super) fn count_pairs(rows: &RowMajor, r2: &[f64]) -> Vec<u64> {
             let mut off = vec![0.0; d];
             for &p in chunk {
                 off.iter_mut().for_each(|o| *o = 0.0);
-                tree.count(0, tree.point(p), tree.perm[p], 0.0, &mut off, r2, r2_max, &mut counts);
+                tree.count(0, tree.point(p), tree.perm[p], 0.0, &mut off, radii, r2_max, &mut counts);
             }
             counts
         })

@@ -151,13 +151,17 @@ fn truncation_keeps_the_nearest() {
 fn pair_counts_match_a_direct_count() {
     for &(n, d) in &[(400, 3), (300, 30)] {
         let data = random(n, d, 77);
-        let radii = [0.2, 0.5, 1.0];
-        let mut want = [0u64; 3];
+        let row = |i: usize| (0..d).map(|c| data[(i, c)]).collect::<Vec<_>>();
+        // The last radius is exactly the distance of a pair (as the graph reports it): strictly
+        // inside excludes that pair.
+        let r01 = sq_dist(&row(0), &row(1)).sqrt();
+        let radii = [0.2, 0.5, 1.0, r01];
+        let mut want = [0u64; 4];
         for i in 0..n {
             for j in (0..n).filter(|&j| j != i) {
-                let d2: f64 = (0..d).map(|c| (data[(i, c)] - data[(j, c)]).powi(2)).sum();
+                let dist = sq_dist(&row(i), &row(j)).sqrt();
                 for (w, r) in want.iter_mut().zip(radii) {
-                    *w += u64::from(d2.sqrt() < r);
+                    *w += u64::from(dist < r);
                 }
             }
         }
