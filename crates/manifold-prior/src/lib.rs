@@ -47,7 +47,12 @@ mod readoff;
 mod scaling;
 mod trainer;
 
+/// The parameter store in the signatures of [`SpreadFlow::new`] and [`coupling_flow`].
+pub use autodiff_lite::ParamStore;
 pub use estimator::FlowEstimator;
+/// The flow-core types in the signatures of [`coupling_flow`] and the presets, so callers can
+/// build flows without depending on `flow-core` directly.
+pub use flow_core::{Activation, CouplingTransform};
 pub use model::{
     Model, NoiseMode, ParamSource, SpreadConfig, SpreadFlow, SpreadPlacement, StandardFlow, VolumeCheck, covariance,
 };
@@ -56,7 +61,8 @@ pub use presets::{
 };
 pub use prior::{DiagonalGaussian, MeanMode, Prior, Spectrum, StandardNormal, TriangularGaussian};
 pub use readoff::{
-    IntrinsicDimension, ReadoffConfig, RuleCounts, largest_log_gap_count, noise_relative_count, ratio, relative_count,
+    IntrinsicDimension, ReadoffConfig, RuleCounts, largest_log_gap_count, noise_relative_count, noise_sweep_count,
+    noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,
 };
 pub use scaling::{ScalingMode, Standardizer};
 #[cfg(test)]
@@ -64,6 +70,7 @@ mod tests;
 
 pub use trainer::{
     CheckpointConfig, DataSource, History, OptimizerKind, Progress, TrainConfig, TrainError, resume, train,
+    train_with_observer,
 };
 
 impl From<flow_core::FlowError> for PriorError {

@@ -6,6 +6,15 @@
 //! 3. noise-relative: count eigenvalues of the covariance of the encoded data `g(x)` above
 //!    `c s^2` (default `c = 50`): directions the flow could not squeeze below the noise carry
 //!    the manifold.
+//!
+//! and two candidates of the spread study (docs/spread-study.md):
+//!
+//! 4. spread log-gap: the largest gap of `ln(lambda_i + s^2)`, with a virtual last value
+//!    `ln s^2`: every direction squeezed below the noise sits at the same floor, so gaps
+//!    between collapsed directions (which the plain log-gap rule can pick) vanish;
+//! 5. noise sweep (after Horvat and Pfister 2022): spectra of runs at two or more noise
+//!    levels; directions whose variance scales like `s^2` are noise, the others carry the
+//!    manifold (see [`noise_sweep_count`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +73,81 @@ pub fn noise_relative_count(eigenvalues: &[f64], spread: f64, c: f64) -> usize {
     eigenvalues.iter().filter(|&&l| l > threshold).count()
 }
 
-/// The counts of every rule on one spectrum.
+/// Rule 4: with `v_i = ln(lambda_i + s^2)` sorted largest first and a virtual
+/// `v_{D+1} = ln s^2`, the `k` in `1..=D` with the largest gap `v_k - v_{k+1}`.
+///
+/// Adding `s^2` puts every direction squeezed below the noise at the same floor `ln s^2`, so
+/// the gap that wins is the one between the smallest direction above the noise and the noise
+/// (or the last one, `D`, when nothing collapsed), however far the collapsed directions fell.
+/// When every eigenvalue is far below `s^2` the gaps are all near 0 and the answer is
+/// arbitrary: too few steps or a noise level above the manifold's curvature scale.
+/// Negative eigenvalues (rounding) count as 0.
+pub fn spread_log_gap_count(eigenvalues: &[f64], spread: f64) -> usize {
+    let floor = spread * spread;
+    let mut v: Vec<f64> = eigenvalues.iter().map(|&l| (l.max(0.0) + floor).max(1e-300).ln()).collect();
+    v.sort_by(|a, b| b.total_cmp(a));
+    v.push(floor.max(1e-300).ln());
+    let (mut best, mut best_gap) = (0, f64::NEG_INFINITY);
+    for k in 0..v.len() - 1 {
+        let gap = v[k] - v[k + 1];
+        if gap > best_gap {
+            best_gap = gap;
+            best = k + 1;
+        }
+    }
+    best
+}
+
+/// The least-squares slope of `ln lambda_i` against `ln s^2`, per rank `i` (largest first),
+/// over spectra of runs at different noise levels: `spectra[r] = (s_r, eigenvalues_r)`.
+/// A direction whose variance scales like the noise has slope near 1 (or more, if the flow
+/// squeezes it further at small `s`); one carrying the manifold keeps its variance whatever
+/// `s` is, slope near 0. Eigenvalues are floored at `1e-300` before taking logs.
+///
+/// # Panics
+/// If fewer than two spectra are given, the spectra differ in length, or all noise levels
+/// are equal.
+#[track_caller]
+pub fn noise_sweep_slopes(spectra: &[(f64, &[f64])]) -> Vec<f64> {
+    assert!(spectra.len() >= 2, "noise_sweep_slopes: needs spectra at two or more noise levels, got {}", spectra.len());
+    let d = spectra[0].1.len();
+    for (s, e) in spectra {
+        assert_eq!(e.len(), d, "noise_sweep_slopes: spectrum at s = {s} has {} values, the first has {d}", e.len());
+    }
+    let xs: Vec<f64> = spectra.iter().map(|(s, _)| (s * s).ln()).collect();
+    let x_mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    let sxx: f64 = xs.iter().map(|x| (x - x_mean).powi(2)).sum();
+    assert!(sxx > 0.0, "noise_sweep_slopes: the noise levels must differ");
+    let sorted: Vec<Vec<f64>> = spectra
+        .iter()
+        .map(|(_, e)| {
+            let mut v: Vec<f64> = e.iter().map(|&l| l.max(1e-300).ln()).collect();
+            v.sort_by(|a, b| b.total_cmp(a));
+            v
+        })
+        .collect();
+    (0..d)
+        .map(|i| {
+            let y_mean = sorted.iter().map(|v| v[i]).sum::<f64>() / sorted.len() as f64;
+            let sxy: f64 = xs.iter().zip(&sorted).map(|(x, v)| (x - x_mean) * (v[i] - y_mean)).sum();
+            sxy / sxx
+        })
+        .collect()
+}
+
+/// Rule 5, the noise sweep: the number of ranks whose [`noise_sweep_slopes`] slope is below
+/// `max_slope` (0.5 halfway between "carries the manifold" and "scales with the noise" is
+/// the study's choice). Ranks are matched by order (largest first), so the rule assumes
+/// the runs agree on which directions are large; it needs one training run per noise level.
+///
+/// # Panics
+/// As [`noise_sweep_slopes`].
+#[track_caller]
+pub fn noise_sweep_count(spectra: &[(f64, &[f64])], max_slope: f64) -> usize {
+    noise_sweep_slopes(spectra).iter().filter(|&&b| b < max_slope).count()
+}
+
+/// The counts of every single-run rule on one spectrum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCounts {
     /// Rule 1 (relative).
@@ -73,15 +156,19 @@ pub struct RuleCounts {
     pub log_gap: usize,
     /// Rule 3 (above `c s^2`).
     pub noise_relative: usize,
+    /// Rule 4 (largest gap of `ln(lambda + s^2)`).
+    #[serde(default)]
+    pub spread_log_gap: usize,
 }
 
 impl RuleCounts {
-    /// All three rules on `eigenvalues` with spread `s`.
+    /// Rules 1 to 4 on `eigenvalues` with spread `s`.
     pub fn of(eigenvalues: &[f64], spread: f64, config: ReadoffConfig) -> Self {
         Self {
             relative: relative_count(eigenvalues, config.relative_tau),
             log_gap: largest_log_gap_count(eigenvalues, config.noise_c * spread * spread),
             noise_relative: noise_relative_count(eigenvalues, spread, config.noise_c),
+            spread_log_gap: spread_log_gap_count(eigenvalues, spread),
         }
     }
 }
@@ -145,5 +232,44 @@ mod tests {
         assert_eq!(largest_log_gap_count(&[0.85, 1e-6, 9e-7], 5e-3), 1);
         assert_eq!(relative_count(&[0.0, 0.0], 1e-2), 0);
         assert_eq!(ratio(&[4.0, 2.0]), 2.0);
+    }
+
+    #[test]
+    fn spread_log_gap_ignores_gaps_below_the_noise() {
+        let s = 0.01;
+        // The plain log-gap rule picks the gap between two collapsed directions (1e-6 vs
+        // 1e-12 is a larger log-gap than 0.5 vs 1e-6); with the s^2 floor it is gone.
+        let spec = [0.5, 1e-6, 1e-12];
+        assert_eq!(largest_log_gap_count(&spec, 1e-9), 2);
+        assert_eq!(spread_log_gap_count(&spec, s), 1);
+        // Nothing collapsed: the gap to the virtual floor wins, D.
+        assert_eq!(spread_log_gap_count(&[1.0, 0.3, 0.1], s), 3);
+        // Two directions above the noise, order of the input irrelevant, rounding negatives.
+        assert_eq!(spread_log_gap_count(&[1e-9, 0.8, -1e-17, 0.2], s), 2);
+        assert_eq!(RuleCounts::of(&spec, s, ReadoffConfig::default()).spread_log_gap, 1);
+    }
+
+    #[test]
+    fn noise_sweep_counts_directions_that_do_not_scale_with_the_noise() {
+        // Two manifold directions (variance independent of s) and one that is 3 s^2.
+        let spectrum = |s: f64| vec![1.2, 0.3, 3.0 * s * s];
+        let (a, b, c) = (spectrum(0.003), spectrum(0.01), spectrum(0.03));
+        let slopes = noise_sweep_slopes(&[(0.003, &a), (0.01, &b), (0.03, &c)]);
+        assert!(slopes[0].abs() < 1e-12 && slopes[1].abs() < 1e-12, "{slopes:?}");
+        assert!((slopes[2] - 1.0).abs() < 1e-12, "{slopes:?}");
+        assert_eq!(noise_sweep_count(&[(0.01, &b), (0.03, &c)], 0.5), 2);
+        // A tangent direction that drifts a little with s (slope 0.2) still counts; a normal
+        // direction squeezed harder at small s (variance ~ s^4, slope 2) does not.
+        let drift = |s: f64| vec![(s * s).powf(0.2), (s * s).powi(2)];
+        let (p, q) = (drift(0.01), drift(0.1));
+        let slopes = noise_sweep_slopes(&[(0.01, &p), (0.1, &q)]);
+        assert!((slopes[0] - 0.2).abs() < 1e-9 && (slopes[1] - 2.0).abs() < 1e-9, "{slopes:?}");
+        assert_eq!(noise_sweep_count(&[(0.1, &q), (0.01, &p)], 0.5), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "noise_sweep_slopes: needs spectra at two or more noise levels, got 1")]
+    fn noise_sweep_needs_two_noise_levels() {
+        noise_sweep_slopes(&[(0.01, &[1.0, 0.1])]);
     }
 }

@@ -287,6 +287,41 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
 }
 
 #[test]
+fn an_observer_reads_a_long_run_at_checkpoints_without_changing_it() {
+    let config = TrainConfig::paper_fig1().with_steps(60);
+    let mut plain = paper_fig1_spread(4).unwrap();
+    let h_plain = train(&mut plain, DataSource::Generator(&mut sine), &config).unwrap();
+
+    let eval = sine(200, &mut ChaCha8Rng::seed_from_u64(5));
+    let mut seen = Vec::new();
+    let mut at_20 = None;
+    let mut observed = paper_fig1_spread(4).unwrap();
+    let h_obs = train_with_observer(&mut observed, DataSource::Generator(&mut sine), &config, &mut |step, m| {
+        seen.push(step);
+        if step == 20 {
+            at_20 =
+                Some((m.store.clone(), m.ema.clone(), m.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default())));
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, (1..=60).collect::<Vec<_>>());
+    assert_eq!(h_plain, History { seconds: h_plain.seconds, ..h_obs });
+    for id in plain.store.ids() {
+        assert_eq!(plain.store.value(id), observed.store.value(id));
+        assert_eq!(plain.ema.value(id), observed.ema.value(id));
+    }
+    // What the observer saw at step 20 is the model a 20-step run ends with.
+    let (store, ema, id) = at_20.unwrap();
+    let mut short = paper_fig1_spread(4).unwrap();
+    train(&mut short, DataSource::Generator(&mut sine), &config.clone().with_steps(20)).unwrap();
+    for p in short.store.ids() {
+        assert_eq!(short.store.value(p), store.value(p), "{}", short.store.name(p));
+        assert_eq!(short.ema.value(p), ema.value(p));
+    }
+    assert_eq!(id.unwrap(), short.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default()).unwrap());
+}
+
+#[test]
 fn one_and_two_threads_give_the_same_training_run() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

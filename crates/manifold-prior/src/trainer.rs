@@ -174,7 +174,48 @@ pub enum TrainError {
 /// intact), or a data, model or checkpoint error.
 pub fn train<M: Model>(model: &mut M, data: DataSource<'_>, config: &TrainConfig) -> Result<History, TrainError> {
     let state = TrainState::new(model, config);
-    run(model, data, config, state)
+    run(model, data, config, state, &mut |_, _| {})
+}
+
+/// Train as [`train`] does, calling `observer(step, &model)` after every optimiser step
+/// (`step` counts the steps done, `1..=config.steps`, and the moving average is already
+/// updated). The observer only reads the model, so the run is bit-identical to [`train`]'s;
+/// it is how one long run is read at checkpoints (e.g. the spectrum at 1k, 3k, 10k and 30k
+/// steps):
+///
+/// ```
+/// use manifold_prior::{DataSource, ReadoffConfig, TrainConfig, paper_fig1_spread, train_with_observer};
+/// # let mut sine = |n: usize, rng: &mut rand_chacha::ChaCha8Rng| {
+/// #     use rand::RngExt;
+/// #     let t: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+/// #     faer::Mat::from_fn(n, 2, |i, j| if j == 0 { t[i] } else { (2.0 * t[i]).sin() })
+/// # };
+/// let mut model = paper_fig1_spread(0).unwrap();
+/// let eval = faer::Mat::from_fn(200, 2, |i, j| {
+///     let t = -2.0 + 4.0 * i as f64 / 199.0;
+///     if j == 0 { t } else { (2.0 * t).sin() }
+/// });
+/// let mut read = Vec::new();
+/// let config = TrainConfig::paper_fig1().with_steps(30);
+/// train_with_observer(&mut model, DataSource::Generator(&mut sine), &config, &mut |step, m| {
+///     if step % 10 == 0 {
+///         read.push((step, m.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default())));
+///     }
+/// })
+/// .unwrap();
+/// assert_eq!(read.iter().map(|r| r.0).collect::<Vec<_>>(), vec![10, 20, 30]);
+/// ```
+///
+/// # Errors
+/// As [`train`].
+pub fn train_with_observer<M: Model>(
+    model: &mut M,
+    data: DataSource<'_>,
+    config: &TrainConfig,
+    observer: &mut dyn FnMut(usize, &M),
+) -> Result<History, TrainError> {
+    let state = TrainState::new(model, config);
+    run(model, data, config, state, observer)
 }
 
 /// Continue a run from the latest checkpoint in `config.checkpoint.dir` up to `config.steps`;
@@ -190,7 +231,7 @@ pub fn resume<M: Model>(model: &mut M, data: DataSource<'_>, config: &TrainConfi
         .map(|c| c.dir.clone())
         .ok_or_else(|| PriorError::Config("resume needs a checkpoint directory".into()))?;
     let state = TrainState::load(model, config, &dir)?;
-    run(model, data, config, state)
+    run(model, data, config, state, &mut |_, _| {})
 }
 
 struct TrainState {
@@ -356,6 +397,7 @@ fn run<M: Model>(
     mut data: DataSource<'_>,
     config: &TrainConfig,
     mut state: TrainState,
+    observer: &mut dyn FnMut(usize, &M),
 ) -> Result<History, TrainError> {
     let dim = model.scaler().mean.len();
     if let DataSource::Fixed(x) = &data {
@@ -416,6 +458,7 @@ fn run<M: Model>(
         if config.eigen_interval > 0 && (state.step % config.eigen_interval == 0 || state.step == config.steps) {
             record_eigenvalues(model, &mut state.history, state.step);
         }
+        observer(state.step, model);
         if state.step % config.log_interval.max(1) == 0 || state.step == config.steps {
             bar.set_position(state.step as u64);
             bar.set_message(format!("{loss:.4}"));
