@@ -61,6 +61,11 @@ pub struct RunArgs {
     /// Exit non-zero (code 3) when any target FAILs.
     #[arg(long)]
     pub strict: bool,
+
+    /// Run the experiment's reduced grid (experiments that have one, see --list; not with
+    /// `all`).
+    #[arg(long)]
+    pub quick: bool,
 }
 
 /// What an experiment name on the command line selects.
@@ -79,9 +84,17 @@ impl Cli {
             return Ok(None);
         };
         if name == "all" {
+            anyhow::ensure!(
+                !self.run.quick,
+                "--quick selects one experiment's reduced grid; it does not apply to `all`"
+            );
             return Ok(Some(Selection::All));
         }
         match crate::find(name) {
+            Some(info) if self.run.quick => match info.quick {
+                Some(quick) => Ok(Some(Selection::One(quick))),
+                None => anyhow::bail!("experiment '{name}' has no reduced grid (--quick); try --steps or --seeds"),
+            },
             Some(info) => Ok(Some(Selection::One(info))),
             None => {
                 let known: Vec<&str> = crate::EXPERIMENTS.iter().map(|e| e.name).collect();
@@ -136,12 +149,27 @@ pub enum Several {
 
 /// The `--list` table: name, status, typical time and what each experiment reproduces.
 pub fn list_table() -> String {
-    let name_w = crate::EXPERIMENTS.iter().map(|e| e.name.len()).max().unwrap_or(4).max(10);
-    let time_w = crate::EXPERIMENTS.iter().map(|e| e.typical_time.len()).max().unwrap_or(4).max(12);
+    let name_w = crate::EXPERIMENTS
+        .iter()
+        .map(|e| e.name.len() + if e.quick.is_some() { " --quick".len() } else { 0 })
+        .max()
+        .unwrap_or(4)
+        .max(10);
+    let time_w = crate::EXPERIMENTS
+        .iter()
+        .flat_map(|e| std::iter::once(e.typical_time).chain(e.quick.map(|q| q.typical_time)))
+        .map(str::len)
+        .max()
+        .unwrap_or(4)
+        .max(12);
     let mut out = format!("{:<name_w$}  {:<15}  {:<time_w$}  reproduces\n", "experiment", "status", "typical time");
     for e in crate::EXPERIMENTS {
         let status = if e.is_implemented() { "implemented" } else { "not implemented" };
         out.push_str(&format!("{:<name_w$}  {:<15}  {:<time_w$}  {}\n", e.name, status, e.typical_time, e.summary));
+        if let Some(q) = e.quick {
+            let name = format!("{} --quick", e.name);
+            out.push_str(&format!("{:<name_w$}  {:<15}  {:<time_w$}  {}\n", name, status, q.typical_time, q.summary));
+        }
     }
     out.push_str("\nrun one with `cargo xtask reproduce <experiment> [flags]` (see --help)\n");
     out
@@ -191,6 +219,11 @@ mod tests {
         assert!(parse(&[]).is_err(), "an experiment or --list is required");
         assert!(parse(&["fig1", "--seeds", "0"]).is_err());
         assert!(parse(&["nope"])?.selection().is_err());
+        // --quick picks the reduced variant, and only where there is one.
+        let quick = parse(&["spread-study", "--quick"])?;
+        assert!(matches!(quick.selection()?, Some(Selection::One(e)) if e.name == "spread-study" && e.quick.is_none()));
+        assert!(parse(&["fig1", "--quick"])?.selection().is_err());
+        assert!(parse(&["all", "--quick"])?.selection().is_err());
         let table = list_table();
         for e in crate::EXPERIMENTS {
             assert!(table.contains(e.name) && table.contains(e.summary));

@@ -13,6 +13,7 @@ pub mod fig1;
 pub mod plot;
 pub mod progress;
 pub mod report;
+pub mod spread_study;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -70,6 +71,9 @@ pub struct ExperimentInfo {
     pub typical_time: &'static str,
     /// The experiment's entry point, or `None` while it is not implemented.
     pub run: Option<RunFn>,
+    /// The reduced variant `--quick` selects (same name and output directory, a smaller
+    /// grid), if the experiment has one.
+    pub quick: Option<&'static ExperimentInfo>,
 }
 
 impl ExperimentInfo {
@@ -86,20 +90,35 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         summary: "Figure 1: sine curve in 2-D, standard flow vs spread flow (ID 1)",
         typical_time: "< 30 s",
         run: Some(fig1::run),
+        quick: None,
     },
     ExperimentInfo {
         name: "fading-squares",
         summary: "32x32 fading squares (1024-D, ID 1) with the authors' exact model",
         typical_time: "~ 80 min",
         run: None,
+        quick: None,
     },
     ExperimentInfo {
         name: "spread-study",
-        summary: "when the learned prior reveals the intrinsic dimension (noise x placement x seeds)",
-        typical_time: "unknown",
-        run: None,
+        summary: "when the learned prior reveals the intrinsic dimension (noise x placement x conditioner x seeds); \
+                  --quick for a reduced grid",
+        typical_time: "~ 40 min (extrapolated)",
+        run: Some(spread_study::run),
+        quick: Some(&SPREAD_STUDY_QUICK),
     },
 ];
+
+/// `spread-study --quick`: 4 manifolds x s in {0.01, 0.03} x 2 placements x the paper
+/// conditioner x 3 seeds, 10k steps (see [`spread_study::GridSize::Quick`]).
+pub const SPREAD_STUDY_QUICK: ExperimentInfo = ExperimentInfo {
+    name: "spread-study",
+    summary: "spread study, reduced grid (--quick): 4 manifolds x s in {0.01, 0.03} x 2 placements x paper \
+              conditioner x 3 seeds, 10k steps",
+    typical_time: "~ 1 min",
+    run: Some(spread_study::run_quick),
+    quick: None,
+};
 
 /// Look up an experiment by its command-line name.
 pub fn find(name: &str) -> Option<&'static ExperimentInfo> {
@@ -146,7 +165,8 @@ mod tests {
     #[test]
     fn runner_writes_the_report_next_to_the_outputs() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let info = ExperimentInfo { name: "fig1", summary: "test", typical_time: "1 s", run: Some(fake_fig1) };
+        let info =
+            ExperimentInfo { name: "fig1", summary: "test", typical_time: "1 s", run: Some(fake_fig1), quick: None };
         let ctx = RunContext {
             name: "fig1",
             seed: 0,

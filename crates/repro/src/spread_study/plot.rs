@@ -1,0 +1,400 @@
+//! The spread-study figures: heat maps of how often each rule is right (`heatmap`,
+//! `heatmap_steps`) and the eigenvalue trajectories of the EMA prior (`trajectories`), each as
+//! PNG and SVG. The drawing functions are backend-generic so tests can render into memory.
+
+use std::path::Path;
+
+use manifold_prior::{ReadoffConfig, SpreadPlacement};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::grid::{Conditioner, Grid, placement_name};
+use super::rules::{Cell, all_rules, pooled};
+use super::run::RunResult;
+use crate::plot::{FONT, ensure_fonts, fmt_sig, palette, series_color, subscript};
+
+/// One heat-map panel: rows (rules) x columns, each cell `(right, total)` or `None` (n/a).
+#[derive(Debug, Clone)]
+pub struct HeatPanel {
+    /// Panel title.
+    pub title: String,
+    /// Column groups: label and how many consecutive columns it spans.
+    pub groups: Vec<(String, usize)>,
+    /// Column labels.
+    pub columns: Vec<String>,
+    /// Row labels.
+    pub rows: Vec<String>,
+    /// `cells[row][col]`.
+    pub cells: Vec<Vec<Option<(usize, usize)>>>,
+}
+
+const CELL_W: u32 = 64;
+const CELL_H: u32 = 26;
+const ROW_LABEL_W: u32 = 200;
+const TITLE_H: u32 = 40;
+const GROUP_H: u32 = 26;
+const COL_H: u32 = 26;
+const PAD: u32 = 16;
+const LEGEND_H: u32 = 60;
+
+impl HeatPanel {
+    fn height(&self) -> u32 {
+        TITLE_H + GROUP_H + COL_H + CELL_H * self.rows.len() as u32 + PAD
+    }
+
+    fn width(&self) -> u32 {
+        ROW_LABEL_W + CELL_W * self.columns.len() as u32 + 2 * PAD
+    }
+}
+
+/// Colour of a fraction right: red (0) through yellow (0.5) to green (1).
+pub fn fraction_color(f: f64) -> RGBColor {
+    let lerp = |a: (u8, u8, u8), b: (u8, u8, u8), t: f64| {
+        let m = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * t).round() as u8;
+        RGBColor(m(a.0, b.0), m(a.1, b.1), m(a.2, b.2))
+    };
+    let (red, yellow, green) = ((0xD7, 0x30, 0x27), (0xFE, 0xE0, 0x8B), (0x1A, 0x98, 0x50));
+    let f = f.clamp(0.0, 1.0);
+    if f < 0.5 { lerp(red, yellow, f / 0.5) } else { lerp(yellow, green, (f - 0.5) / 0.5) }
+}
+
+fn text(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font()).color(&palette::INK)
+}
+
+fn centered(size: f64) -> TextStyle<'static> {
+    text(size).pos(Pos::new(HPos::Center, VPos::Center))
+}
+
+/// Draw a stack of heat panels under a figure title, with a colour legend.
+pub fn draw_heatmaps<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[HeatPanel],
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    root.draw(&Text::new(
+        title.to_owned(),
+        (PAD as i32, 14),
+        TextStyle::from((FONT, 26.0, FontStyle::Bold).into_font()).color(&palette::INK),
+    ))?;
+    let mut y0 = 56i32;
+    for p in panels {
+        let x0 = PAD as i32;
+        root.draw(&Text::new(
+            p.title.clone(),
+            (x0, y0 + 8),
+            TextStyle::from((FONT, 21.0, FontStyle::Bold).into_font()).color(&palette::INK),
+        ))?;
+        let gy = y0 + TITLE_H as i32;
+        let cx0 = x0 + ROW_LABEL_W as i32;
+        let mut c = 0usize;
+        for (label, span) in &p.groups {
+            let xa = cx0 + (c as u32 * CELL_W) as i32;
+            let xb = xa + (*span as u32 * CELL_W) as i32;
+            root.draw(&Rectangle::new([(xa + 2, gy + 2), (xb - 2, gy + GROUP_H as i32 - 2)], palette::GRID.filled()))?;
+            root.draw(&Text::new(label.clone(), ((xa + xb) / 2, gy + GROUP_H as i32 / 2), centered(16.0)))?;
+            c += span;
+        }
+        let hy = gy + GROUP_H as i32;
+        for (j, label) in p.columns.iter().enumerate() {
+            let xc = cx0 + (j as u32 * CELL_W + CELL_W / 2) as i32;
+            root.draw(&Text::new(label.clone(), (xc, hy + COL_H as i32 / 2), centered(15.0)))?;
+        }
+        let ry = hy + COL_H as i32;
+        for (i, label) in p.rows.iter().enumerate() {
+            let yc = ry + (i as u32 * CELL_H + CELL_H / 2) as i32;
+            root.draw(&Text::new(label.clone(), (x0, yc), text(16.0).pos(Pos::new(HPos::Left, VPos::Center))))?;
+            for (j, cell) in p.cells[i].iter().enumerate() {
+                let xa = cx0 + (j as u32 * CELL_W) as i32;
+                let ya = ry + (i as u32 * CELL_H) as i32;
+                let (fill, label) = match cell {
+                    Some((k, n)) if *n > 0 => (fraction_color(*k as f64 / *n as f64), format!("{k}/{n}")),
+                    _ => (RGBColor(0xF2, 0xF2, 0xF2), "n/a".to_owned()),
+                };
+                root.draw(&Rectangle::new(
+                    [(xa + 1, ya + 1), (xa + CELL_W as i32 - 1, ya + CELL_H as i32 - 1)],
+                    fill.filled(),
+                ))?;
+                root.draw(&Text::new(label, (xa + CELL_W as i32 / 2, ya + CELL_H as i32 / 2), centered(14.0)))?;
+            }
+        }
+        y0 += p.height() as i32;
+    }
+    // Legend: the colour scale.
+    let lx = PAD as i32 + ROW_LABEL_W as i32;
+    let ly = y0 + 8;
+    root.draw(&Text::new(
+        "fraction of seeds with the right dimension:".to_owned(),
+        (PAD as i32, ly + 12),
+        text(16.0).pos(Pos::new(HPos::Left, VPos::Center)),
+    ))?;
+    for k in 0..=10 {
+        let f = k as f64 / 10.0;
+        let xa = lx + 170 + k * 40;
+        root.draw(&Rectangle::new([(xa, ly), (xa + 38, ly + 24)], fraction_color(f).filled()))?;
+        root.draw(&Text::new(format!("{f:.1}"), (xa + 19, ly + 12), centered(13.0)))?;
+    }
+    Ok(())
+}
+
+/// The heat panels of the last checkpoint: one per manifold, rules x (placement,
+/// conditioner, noise level).
+pub fn final_panels(grid: &Grid, cells: &[Cell]) -> Vec<HeatPanel> {
+    let last = grid.steps();
+    let rules = all_rules();
+    let mut panels = Vec::new();
+    for &m in &grid.manifolds {
+        let mut groups = Vec::new();
+        let mut columns = Vec::new();
+        let mut keys = Vec::new();
+        for &p in &grid.placements {
+            for &cd in &grid.conditioners {
+                groups.push((format!("{} / {}", placement_name(p), cd.short()), grid.spreads.len()));
+                for &s in &grid.spreads {
+                    columns.push(format!("s={s}"));
+                    keys.push((p, cd, s));
+                }
+            }
+        }
+        let rows_cells = rules
+            .iter()
+            .map(|&rule| {
+                keys.iter()
+                    .map(|&(p, cd, s)| {
+                        cells
+                            .iter()
+                            .find(|c| {
+                                c.rule == rule
+                                    && c.step == last
+                                    && c.setting.manifold == m
+                                    && c.setting.placement == p
+                                    && c.setting.conditioner == cd
+                                    && c.setting.s == s
+                            })
+                            .and_then(|c| (c.total + c.missing > 0).then_some((c.correct, c.total + c.missing)))
+                    })
+                    .collect()
+            })
+            .collect();
+        panels.push(HeatPanel {
+            title: format!("{} (K = {}, D = {}), {last} steps", m.name(), m.intrinsic_dim(), m.dim()),
+            groups,
+            columns,
+            rows: rules.iter().map(|r| r.label()).collect(),
+            cells: rows_cells,
+        });
+    }
+    panels
+}
+
+/// The heat panels by checkpoint: one per placement, rules x (manifold, checkpoint), pooled
+/// over noise levels and conditioners.
+pub fn step_panels(grid: &Grid, cells: &[Cell]) -> Vec<HeatPanel> {
+    let rules = all_rules();
+    grid.placements
+        .iter()
+        .map(|&p| {
+            let groups = grid.manifolds.iter().map(|m| (m.name().to_owned(), grid.checkpoints.len())).collect();
+            let columns = grid.manifolds.iter().flat_map(|_| grid.checkpoints.iter().map(|s| step_label(*s))).collect();
+            let rows_cells = rules
+                .iter()
+                .map(|&rule| {
+                    grid.manifolds
+                        .iter()
+                        .flat_map(|&m| {
+                            grid.checkpoints.iter().map(move |&step| {
+                                let (k, n) = pooled(cells, |c| {
+                                    c.rule == rule
+                                        && c.step == step
+                                        && c.setting.manifold == m
+                                        && c.setting.placement == p
+                                });
+                                (n > 0).then_some((k, n))
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            HeatPanel {
+                title: format!("{} placement, all noise levels and conditioners, by checkpoint", placement_name(p)),
+                groups,
+                columns,
+                rows: rules.iter().map(|r| r.label()).collect(),
+                cells: rows_cells,
+            }
+        })
+        .collect()
+}
+
+fn step_label(step: usize) -> String {
+    if step >= 1000 && step % 1000 == 0 { format!("{}k", step / 1000) } else { step.to_string() }
+}
+
+/// Size of a figure holding `panels`.
+pub fn heat_size(panels: &[HeatPanel]) -> (u32, u32) {
+    let w = panels.iter().map(HeatPanel::width).max().unwrap_or(400).max(ROW_LABEL_W + 170 + 11 * 40 + 2 * PAD);
+    let h = 56 + panels.iter().map(HeatPanel::height).sum::<u32>() + LEGEND_H;
+    (w, h)
+}
+
+/// The noise level of the trajectory figure: 0.01 if the grid has it, else its smallest.
+fn trajectory_s(grid: &Grid) -> f64 {
+    if grid.spreads.contains(&0.01) { 0.01 } else { grid.spreads.first().copied().unwrap_or(0.01) }
+}
+
+/// Panel size of the trajectory figure.
+const TRAJ_PANEL: (u32, u32) = (760, 440);
+
+/// Size of the trajectory figure.
+pub fn trajectory_size(grid: &Grid) -> (u32, u32) {
+    (TRAJ_PANEL.0 * grid.placements.len().max(1) as u32, 60 + TRAJ_PANEL.1 * grid.manifolds.len().max(1) as u32)
+}
+
+/// Eigenvalues of the EMA `A A^T` against the step (log-log), one panel per manifold and
+/// placement, paper conditioner at `s = 0.01`: one thin line per seed and rank, colour by
+/// rank, with `s^2` and `c s^2` dashed.
+pub fn draw_trajectories<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    grid: &Grid,
+    results: &[RunResult],
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let s = trajectory_s(grid);
+    let cond = if grid.conditioners.contains(&Conditioner::Paper) { Conditioner::Paper } else { grid.conditioners[0] };
+    let c = ReadoffConfig::default().noise_c;
+    let (top, body) = root.split_vertically(60);
+    top.draw(&Text::new(
+        format!(
+            "Eigenvalues of the EMA AAᵀ during training ({} conditioner, s = {s}; one line per seed and rank)",
+            cond.short()
+        ),
+        (16, 16),
+        TextStyle::from((FONT, 24.0, FontStyle::Bold).into_font()).color(&palette::INK),
+    ))?;
+    let areas = body.split_evenly((grid.manifolds.len().max(1), grid.placements.len().max(1)));
+    let placements: Vec<SpreadPlacement> = grid.placements.clone();
+    for (idx, area) in areas.iter().enumerate() {
+        let (mi, pi) = (idx / placements.len().max(1), idx % placements.len().max(1));
+        let (Some(&m), Some(&p)) = (grid.manifolds.get(mi), placements.get(pi)) else { continue };
+        let runs: Vec<&RunResult> = results
+            .iter()
+            .filter(|r| {
+                let st = r.spec.setting;
+                st.manifold == m && st.placement == p && st.conditioner == cond && st.s == s
+            })
+            .collect();
+        let values: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| r.trajectory.iter().flat_map(|(_, _, e)| e.iter().copied()))
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let s2 = s * s;
+        let lo = values.iter().copied().fold(s2, f64::min).max(1e-14) / 3.0;
+        let hi = values.iter().copied().fold(c * s2, f64::max) * 3.0;
+        let x1 = (grid.steps() as f64).max(20.0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("{} (K = {}), {} placement", m.name(), m.intrinsic_dim(), placement_name(p)),
+                TextStyle::from((FONT, 19.0).into_font()).color(&palette::INK),
+            )
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((10f64..x1).log_scale(), (lo..hi).log_scale())?;
+        chart
+            .configure_mesh()
+            .light_line_style(palette::GRID.mix(0.4))
+            .bold_line_style(palette::GRID)
+            .x_labels(6)
+            .y_labels(8)
+            .x_label_formatter(&|v| fmt_sig(*v))
+            .y_label_formatter(&|v| fmt_sig(*v))
+            .x_desc("step")
+            .label_style(text(14.0))
+            .axis_desc_style(text(15.0))
+            .draw()?;
+        let d = m.dim();
+        for r in &runs {
+            for k in 0..d {
+                let color = series_color(k);
+                let pts: Vec<(f64, f64)> = r
+                    .trajectory
+                    .iter()
+                    .filter_map(|(st, _, e)| e.get(k).map(|&v| (*st as f64, v)))
+                    .filter(|(x, v)| *x >= 10.0 && v.is_finite() && *v > 0.0)
+                    .map(|(x, v)| (x, v.clamp(lo, hi)))
+                    .collect();
+                let series = chart.draw_series(LineSeries::new(pts, color.mix(0.75).stroke_width(2)))?;
+                if r.spec.seed == runs[0].spec.seed && k < 4 {
+                    let style = color.stroke_width(3);
+                    series
+                        .label(format!("λ{}", subscript(k + 1)))
+                        .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], style));
+                }
+            }
+        }
+        for (y, color, label) in
+            [(s2, palette::INK.mix(0.7), "s²".to_owned()), (c * s2, palette::ACCENT.mix(1.0), format!("{c}·s²"))]
+        {
+            let style = color.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new([(10.0, y), (x1, y)], 10, 6, style))?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], style));
+        }
+        chart
+            .configure_series_labels()
+            .position(plotters::chart::SeriesLabelPosition::LowerLeft)
+            .label_font(text(13.0))
+            .background_style(WHITE.mix(0.85))
+            .border_style(palette::INK.mix(0.25))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// Render every figure into `out_dir` as PNG and SVG; returns the file names.
+pub fn render_all(out_dir: &Path, grid: &Grid, results: &[RunResult], cells: &[Cell]) -> anyhow::Result<Vec<String>> {
+    ensure_fonts()?;
+    let mut written = Vec::new();
+    let last = grid.steps();
+    let figures: [(&str, String, Vec<HeatPanel>); 2] = [
+        (
+            "heatmap",
+            format!("Spread study: fraction of seeds whose read-off gives the known dimension ({last} steps)"),
+            final_panels(grid, cells),
+        ),
+        ("heatmap_steps", "Spread study: fraction right by checkpoint".to_owned(), step_panels(grid, cells)),
+    ];
+    for (name, title, panels) in &figures {
+        let size = heat_size(panels);
+        let png = out_dir.join(format!("{name}.png"));
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        draw_heatmaps(&root, title, panels)?;
+        root.present()?;
+        let svg = out_dir.join(format!("{name}.svg"));
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        draw_heatmaps(&root, title, panels)?;
+        root.present()?;
+        written.extend([format!("{name}.png"), format!("{name}.svg")]);
+    }
+    let size = trajectory_size(grid);
+    let png = out_dir.join("trajectories.png");
+    let root = BitMapBackend::new(&png, size).into_drawing_area();
+    draw_trajectories(&root, grid, results)?;
+    root.present()?;
+    let svg = out_dir.join("trajectories.svg");
+    let root = SVGBackend::new(&svg, size).into_drawing_area();
+    draw_trajectories(&root, grid, results)?;
+    root.present()?;
+    written.extend(["trajectories.png".to_owned(), "trajectories.svg".to_owned()]);
+    Ok(written)
+}
