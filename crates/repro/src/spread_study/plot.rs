@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::grid::{Conditioner, Grid, placement_name};
 use super::rules::{Cell, all_rules, pooled};
 use super::run::RunResult;
-use crate::plot::{FONT, ensure_fonts, fmt_sig, palette, series_color, subscript};
+use crate::plot::{FONT, ensure_fonts, fmt_sig, palette, series_color, subscript, superscript};
 
 /// One heat-map panel: rows (rules) x columns, each cell `(right, total)` or `None` (n/a).
 #[derive(Debug, Clone)]
@@ -235,9 +235,16 @@ fn step_label(step: usize) -> String {
     if step >= 1000 && step % 1000 == 0 { format!("{}k", step / 1000) } else { step.to_string() }
 }
 
-/// Size of a figure holding `panels`.
-pub fn heat_size(panels: &[HeatPanel]) -> (u32, u32) {
-    let w = panels.iter().map(HeatPanel::width).max().unwrap_or(400).max(ROW_LABEL_W + 170 + 11 * 40 + 2 * PAD);
+/// Size of a figure holding `panels` under `title`.
+pub fn heat_size(title: &str, panels: &[HeatPanel]) -> (u32, u32) {
+    let title_w = 15 * title.chars().count() as u32 + 2 * PAD;
+    let w = panels
+        .iter()
+        .map(HeatPanel::width)
+        .max()
+        .unwrap_or(400)
+        .max(ROW_LABEL_W + 170 + 11 * 40 + 2 * PAD)
+        .max(title_w);
     let h = 56 + panels.iter().map(HeatPanel::height).sum::<u32>() + LEGEND_H;
     (w, h)
 }
@@ -315,8 +322,8 @@ where
             .bold_line_style(palette::GRID)
             .x_labels(6)
             .y_labels(8)
-            .x_label_formatter(&|v| fmt_sig(*v))
-            .y_label_formatter(&|v| fmt_sig(*v))
+            .x_label_formatter(&|v| step_tick(*v))
+            .y_label_formatter(&|v| log_tick(*v))
             .x_desc("step")
             .label_style(text(14.0))
             .axis_desc_style(text(15.0))
@@ -361,6 +368,22 @@ where
     Ok(())
 }
 
+/// Tick label of a log axis: powers of ten as `10⁻³`, others with three significant digits.
+fn log_tick(v: f64) -> String {
+    let e = v.log10();
+    if (e - e.round()).abs() < 1e-6 { format!("10{}", superscript(&format!("{:.0}", e.round()))) } else { fmt_sig(v) }
+}
+
+/// Tick label of the step axis: `10`, `100`, `1k`, `30k`.
+fn step_tick(v: f64) -> String {
+    let r = v.round();
+    if r >= 1000.0 {
+        format!("{}k", fmt_sig(r / 1000.0).trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        format!("{r:.0}")
+    }
+}
+
 /// Render every figure into `out_dir` as PNG and SVG; returns the file names.
 pub fn render_all(out_dir: &Path, grid: &Grid, results: &[RunResult], cells: &[Cell]) -> anyhow::Result<Vec<String>> {
     ensure_fonts()?;
@@ -375,7 +398,7 @@ pub fn render_all(out_dir: &Path, grid: &Grid, results: &[RunResult], cells: &[C
         ("heatmap_steps", "Spread study: fraction right by checkpoint".to_owned(), step_panels(grid, cells)),
     ];
     for (name, title, panels) in &figures {
-        let size = heat_size(panels);
+        let size = heat_size(title, panels);
         let png = out_dir.join(format!("{name}.png"));
         let root = BitMapBackend::new(&png, size).into_drawing_area();
         draw_heatmaps(&root, title, panels)?;
