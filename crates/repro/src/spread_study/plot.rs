@@ -182,7 +182,13 @@ pub fn final_panels(grid: &Grid, cells: &[Cell]) -> Vec<HeatPanel> {
             })
             .collect();
         panels.push(HeatPanel {
-            title: format!("{} (K = {}, D = {}), {last} steps", m.name(), m.intrinsic_dim(), m.dim()),
+            title: format!(
+                "{} (K = {}, D = {}{}), {last} steps",
+                m.name(),
+                m.intrinsic_dim(),
+                m.dim(),
+                if m.is_closed() { ", closed: control" } else { "" }
+            ),
             groups,
             columns,
             rows: rules.iter().map(|r| r.label()).collect(),

@@ -97,7 +97,7 @@ struct ManifoldData {
 impl ManifoldData {
     fn new(manifold: StudyManifold, grid: &Grid) -> Self {
         let sampler = manifold.sampler();
-        let index = StudyManifold::ALL.iter().position(|&m| m == manifold).unwrap_or(0) as u64;
+        let index = manifold.index();
         let fit = sampler.sample(grid.n_fit, &mut ChaCha8Rng::seed_from_u64(FIT_SEED + index));
         let scaler = Standardizer::fit(fit.as_ref(), ScalingMode::Global);
         let eval = sampler.sample(grid.n_eval, &mut ChaCha8Rng::seed_from_u64(EVAL_SEED + index));

@@ -31,14 +31,15 @@ fn the_embedded_paraboloid_is_on_its_manifold_and_distances_are_euclidean() {
 #[test]
 fn grids_have_the_documented_shape() {
     let full = Grid::new(GridSize::Full, 5, None);
-    assert_eq!(full.runs().len(), 4 * 4 * 2 * 2 * 5);
+    assert_eq!(full.runs().len(), 5 * 4 * 2 * 2 * 5);
+    assert_eq!(full.manifolds.iter().filter(|m| m.is_closed()).count(), 1);
     assert_eq!(full.checkpoints, vec![1_000, 3_000, 10_000, 30_000]);
     assert_eq!(full.next_spread(0.01), Some(0.03));
     assert_eq!(full.next_spread(0.1), None);
     let medium = Grid::new(GridSize::Full, 5, Some(10_000));
     assert_eq!(medium.checkpoints, vec![1_000, 3_000, 10_000]);
     let quick = Grid::new(GridSize::Quick, 5, None);
-    assert_eq!(quick.runs().len(), 4 * 2 * 2 * 3);
+    assert_eq!(quick.runs().len(), 5 * 2 * 2 * 3);
     assert_eq!(quick.steps(), 10_000);
 }
 
