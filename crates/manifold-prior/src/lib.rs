@@ -53,6 +53,9 @@ pub use estimator::FlowEstimator;
 /// The flow-core types in the signatures of [`coupling_flow`] and the presets, so callers can
 /// build flows without depending on `flow-core` directly.
 pub use flow_core::{Activation, CouplingTransform};
+/// The trait [`FlowEstimator`] implements and its result, so callers need not depend on
+/// `intrinsic-dim` to use the flow estimator.
+pub use intrinsic_dim::{Estimate, Estimator};
 pub use model::{
     Model, NoiseMode, ParamSource, SpreadConfig, SpreadFlow, SpreadPlacement, StandardFlow, VolumeCheck, covariance,
 };
@@ -61,8 +64,8 @@ pub use presets::{
 };
 pub use prior::{DiagonalGaussian, MeanMode, Prior, Spectrum, StandardNormal, TriangularGaussian};
 pub use readoff::{
-    IntrinsicDimension, ReadoffConfig, RuleCounts, largest_log_gap_count, noise_relative_count, noise_sweep_count,
-    noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,
+    IntrinsicDimension, ReadoffConfig, ReadoffRule, RuleCounts, RuleKind, SpectrumSource, largest_log_gap_count,
+    noise_relative_count, noise_sweep_count, noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,
 };
 pub use scaling::{ScalingMode, Standardizer};
 #[cfg(test)]

@@ -173,6 +173,69 @@ impl RuleCounts {
     }
 }
 
+/// Which spectrum a single-run read-off rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SpectrumSource {
+    /// `A A^T` with the current parameters.
+    RawPrior,
+    /// `A A^T` with the exponential moving average of the prior's parameters.
+    EmaPrior,
+    /// The covariance of the encoded data `g(x)` (a full pass, no noise).
+    Data,
+}
+
+/// How a single-run read-off rule counts (rules 1 to 4 of the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RuleKind {
+    /// Rule 1: `lambda_i / lambda_max > tau`.
+    Relative,
+    /// Rule 2: the largest log-gap (`D` when nothing is below `c s^2`).
+    LogGap,
+    /// Rule 3: `lambda_i > c s^2`.
+    NoiseRelative,
+    /// Rule 4: the largest gap of `ln(lambda_i + s^2)`.
+    SpreadLogGap,
+}
+
+/// A single-run read-off: a rule applied to one spectrum. The [`Default`] is the read-off
+/// the spread study found most reliable (docs/spread-study.md): rule 2, the largest log-gap,
+/// on the encoded data's spectrum ([`ReadoffRule::LOG_GAP_DATA`]). The earlier default, rule 3
+/// on the encoded data, is [`ReadoffRule::NOISE_RELATIVE_DATA`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadoffRule {
+    /// How it counts.
+    pub kind: RuleKind,
+    /// Which spectrum it reads.
+    pub source: SpectrumSource,
+}
+
+impl ReadoffRule {
+    /// Rule 3 on the encoded data: the method's noise-relative rule.
+    pub const NOISE_RELATIVE_DATA: Self = Self { kind: RuleKind::NoiseRelative, source: SpectrumSource::Data };
+    /// Rule 2 on the encoded data.
+    pub const LOG_GAP_DATA: Self = Self { kind: RuleKind::LogGap, source: SpectrumSource::Data };
+    /// Rule 4 on the encoded data.
+    pub const SPREAD_LOG_GAP_DATA: Self = Self { kind: RuleKind::SpreadLogGap, source: SpectrumSource::Data };
+}
+
+impl Default for ReadoffRule {
+    fn default() -> Self {
+        Self::LOG_GAP_DATA
+    }
+}
+
+impl RuleCounts {
+    /// The count of one rule.
+    pub fn get(&self, kind: RuleKind) -> usize {
+        match kind {
+            RuleKind::Relative => self.relative,
+            RuleKind::LogGap => self.log_gap,
+            RuleKind::NoiseRelative => self.noise_relative,
+            RuleKind::SpreadLogGap => self.spread_log_gap,
+        }
+    }
+}
+
 /// The full intrinsic-dimension read-off of a trained spread flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntrinsicDimension {
@@ -186,8 +249,8 @@ pub struct IntrinsicDimension {
     pub prior_rules: RuleCounts,
     /// The rules applied to the raw prior spectrum.
     pub raw_prior_rules: RuleCounts,
-    /// The rules applied to the encoded-data spectrum; `data_rules.noise_relative` is rule 3
-    /// of the method and the default answer.
+    /// The rules applied to the encoded-data spectrum; `data_rules.log_gap` is the default
+    /// answer ([`ReadoffRule::default`]) and `data_rules.noise_relative` rule 3 of the method.
     pub data_rules: RuleCounts,
     /// The spread `s` the thresholds refer to.
     pub spread: f64,
@@ -196,9 +259,19 @@ pub struct IntrinsicDimension {
 }
 
 impl IntrinsicDimension {
-    /// The default answer: the noise-relative rule on the encoded data.
+    /// The default answer: [`ReadoffRule::default`].
     pub fn estimate(&self) -> usize {
-        self.data_rules.noise_relative
+        self.by(ReadoffRule::default())
+    }
+
+    /// The answer of one rule.
+    pub fn by(&self, rule: ReadoffRule) -> usize {
+        let counts = match rule.source {
+            SpectrumSource::RawPrior => &self.raw_prior_rules,
+            SpectrumSource::EmaPrior => &self.prior_rules,
+            SpectrumSource::Data => &self.data_rules,
+        };
+        counts.get(rule.kind)
     }
 
     /// `lambda_1 / lambda_2` of the EMA prior spectrum (infinite when `lambda_2 = 0`).
@@ -232,6 +305,31 @@ mod tests {
         assert_eq!(largest_log_gap_count(&[0.85, 1e-6, 9e-7], 5e-3), 1);
         assert_eq!(relative_count(&[0.0, 0.0], 1e-2), 0);
         assert_eq!(ratio(&[4.0, 2.0]), 2.0);
+    }
+
+    #[test]
+    fn a_rule_picks_its_count_from_its_spectrum() {
+        let counts = |relative, log_gap, noise_relative, spread_log_gap| RuleCounts {
+            relative,
+            log_gap,
+            noise_relative,
+            spread_log_gap,
+        };
+        let id = IntrinsicDimension {
+            prior_eigenvalues: vec![],
+            ema_prior_eigenvalues: vec![],
+            data_eigenvalues: vec![],
+            prior_rules: counts(1, 2, 3, 4),
+            raw_prior_rules: counts(5, 6, 7, 8),
+            data_rules: counts(9, 10, 11, 12),
+            spread: 0.01,
+            config: ReadoffConfig::default(),
+        };
+        assert_eq!(id.estimate(), 10, "the default is the log-gap on the encoded data");
+        assert_eq!(id.by(ReadoffRule::NOISE_RELATIVE_DATA), 11);
+        assert_eq!(id.by(ReadoffRule::SPREAD_LOG_GAP_DATA), 12);
+        assert_eq!(id.by(ReadoffRule { kind: RuleKind::Relative, source: SpectrumSource::EmaPrior }), 1);
+        assert_eq!(id.by(ReadoffRule { kind: RuleKind::SpreadLogGap, source: SpectrumSource::RawPrior }), 8);
     }
 
     #[test]
