@@ -274,6 +274,8 @@ pub struct Grid {
     pub n_eval: usize,
     /// Points used to fit the global standardisation.
     pub n_fit: usize,
+    /// Points of each fixed data set of the estimator check ([`super::check`]).
+    pub n_check: usize,
 }
 
 fn ser_placements<S: serde::Serializer>(p: &[SpreadPlacement], s: S) -> Result<S::Ok, S::Error> {
@@ -300,6 +302,7 @@ impl Grid {
                 n_layers: 6,
                 n_eval: 4_000,
                 n_fit: 20_000,
+                n_check: 2_000,
             },
             GridSize::Quick => Grid {
                 size,
@@ -312,6 +315,7 @@ impl Grid {
                 n_layers: 6,
                 n_eval: 2_000,
                 n_fit: 20_000,
+                n_check: 2_000,
             },
             GridSize::Smoke => Grid {
                 size,
@@ -324,6 +328,7 @@ impl Grid {
                 n_layers: 2,
                 n_eval: 200,
                 n_fit: 1_000,
+                n_check: 100,
             },
         };
         if let Some(steps) = steps {
@@ -331,6 +336,12 @@ impl Grid {
             grid.checkpoints.push(steps);
         }
         grid
+    }
+
+    /// Training steps of the estimator check: the estimator's preset (10k) or the grid's
+    /// length if shorter.
+    pub fn check_steps(&self) -> usize {
+        self.steps().min(10_000)
     }
 
     /// The length of every run.

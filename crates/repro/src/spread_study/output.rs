@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use manifold_prior::{ReadoffConfig, SpreadPlacement};
 
+use super::check::{CheckRun, Which};
 use super::grid::{Conditioner, Grid, GridSize, StudyManifold, placement_name};
 use super::plot;
 use super::rules::{Cell, Kind, Rule, SWEEP_MAX_SLOPE, Spectrum, all_rules, estimate, pooled};
@@ -440,4 +441,60 @@ pub fn build_report(grid: &Grid, results: &[RunResult], cells: &[Cell]) -> Repor
     t.note(format!("sum over runs: {total:.0} s of run time"));
     report.sections.push(t);
     report
+}
+
+/// Add the estimator check to the report: one row per manifold and configuration, and the
+/// target that the default is right on the graph manifolds in at least 90% of the check's
+/// runs (the study found 40 of 40 in its own grid; the check is out of sample).
+pub fn add_check(report: &mut Report, grid: &Grid, checks: &[CheckRun]) {
+    let mut section = Section::new(
+        format!(
+            "The flow estimator on fixed data sets ({} points, {} steps, seeds {:?}): estimates per seed",
+            grid.n_check,
+            grid.check_steps(),
+            grid.seeds
+        ),
+        &["manifold", "K", "estimator", "estimates", "right"],
+    );
+    section.note(
+        "FlowEstimator as a user runs it: its own training on a fixed data set drawn from seeds none of the \
+         study's runs use. `default` is FlowEstimator::default() (chosen from the study), `method` is \
+         FlowEstimator::method() (the setting before the study).",
+    );
+    for &m in &grid.manifolds {
+        for which in [Which::Default, Which::Method] {
+            let mut runs: Vec<&CheckRun> = checks.iter().filter(|c| c.manifold == m && c.which == which).collect();
+            runs.sort_by_key(|c| c.seed);
+            let est: Vec<String> = runs
+                .iter()
+                .map(|c| c.dimension.as_ref().map_or_else(|e| format!("error: {e}"), |d| d.to_string()))
+                .collect();
+            let right = runs.iter().filter(|c| c.dimension.as_ref().is_ok_and(|&d| d == m.intrinsic_dim())).count();
+            section.row([
+                m.name().into(),
+                m.intrinsic_dim().into(),
+                which.name().into(),
+                est.join(", ").into(),
+                format!("{right}/{}", runs.len()).into(),
+            ]);
+        }
+    }
+    report.sections.push(section);
+    for which in [Which::Default, Which::Method] {
+        let graphs: Vec<&CheckRun> = checks.iter().filter(|c| c.which == which && !c.manifold.is_closed()).collect();
+        let right =
+            graphs.iter().filter(|c| c.dimension.as_ref().is_ok_and(|&d| d == c.manifold.intrinsic_dim())).count();
+        let fraction = right as f64 / graphs.len().max(1) as f64;
+        let name = format!(
+            "flow estimator, {}: fraction right on the graph manifolds ({right}/{})",
+            which.name(),
+            graphs.len()
+        );
+        let target = match which {
+            Which::Default if grid.check_steps() >= 10_000 => Target::at_least(name, fraction, 0.9),
+            Which::Default => Target::not_applicable(name, fraction, ">= 0.9", "shortened run (fewer than 10k steps)"),
+            Which::Method => Target::not_applicable(name, fraction, "-", "reference: the setting before the study"),
+        };
+        report.push(target);
+    }
 }

@@ -255,48 +255,78 @@ pub fn heat_size(title: &str, panels: &[HeatPanel]) -> (u32, u32) {
     (w, h)
 }
 
-/// The noise level of the trajectory figure: 0.01 if the grid has it, else its smallest.
-fn trajectory_s(grid: &Grid) -> f64 {
-    if grid.spreads.contains(&0.01) { 0.01 } else { grid.spreads.first().copied().unwrap_or(0.01) }
+/// Which spectrum a trajectory figure shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrajectoryKind {
+    /// The EMA `A A^T`, recorded at log-spaced steps (`trajectories.png`): latent and data
+    /// placement at `s = 0.01`.
+    EmaPrior,
+    /// The encoded evaluation set, at the checkpoints (`data_spectra.png`): the method's
+    /// setting (latent, `s = 0.01`) next to the estimator's default (data, `s = 0.03`).
+    Data,
 }
 
-/// Panel size of the trajectory figure.
+/// The columns of a trajectory figure: `(placement, s)` pairs the grid has.
+fn trajectory_columns(grid: &Grid, kind: TrajectoryKind) -> Vec<(SpreadPlacement, f64)> {
+    let fallback = |s: f64| if grid.spreads.contains(&s) { s } else { grid.spreads.first().copied().unwrap_or(s) };
+    let wanted: Vec<(SpreadPlacement, f64)> = match kind {
+        TrajectoryKind::EmaPrior => grid.placements.iter().map(|&p| (p, fallback(0.01))).collect(),
+        TrajectoryKind::Data => {
+            vec![(SpreadPlacement::Latent, fallback(0.01)), (SpreadPlacement::Data, fallback(0.03))]
+        }
+    };
+    wanted.into_iter().filter(|(p, _)| grid.placements.contains(p)).collect()
+}
+
+/// Spectra of one run: `(step, eigenvalues)`.
+type Spectra = Vec<(usize, Vec<f64>)>;
+
+/// Panel size of the trajectory figures.
 const TRAJ_PANEL: (u32, u32) = (760, 440);
 
-/// Size of the trajectory figure.
-pub fn trajectory_size(grid: &Grid) -> (u32, u32) {
-    (TRAJ_PANEL.0 * grid.placements.len().max(1) as u32, 60 + TRAJ_PANEL.1 * grid.manifolds.len().max(1) as u32)
+/// Size of a trajectory figure.
+pub fn trajectory_size(grid: &Grid, kind: TrajectoryKind) -> (u32, u32) {
+    let cols = trajectory_columns(grid, kind).len().max(1) as u32;
+    (TRAJ_PANEL.0 * cols, 60 + TRAJ_PANEL.1 * grid.manifolds.len().max(1) as u32)
 }
 
-/// Eigenvalues of the EMA `A A^T` against the step (log-log), one panel per manifold and
-/// placement, paper conditioner at `s = 0.01`: one thin line per seed and rank, colour by
-/// rank, with `s^2` and `c s^2` dashed.
+/// Eigenvalues against the step (log-log), one panel per manifold and `(placement, s)`,
+/// paper conditioner: one thin line per seed and rank, colour by rank, with `s^2` and
+/// `c s^2` dashed.
 pub fn draw_trajectories<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     grid: &Grid,
     results: &[RunResult],
+    kind: TrajectoryKind,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    let s = trajectory_s(grid);
     let cond = if grid.conditioners.contains(&Conditioner::Paper) { Conditioner::Paper } else { grid.conditioners[0] };
     let c = ReadoffConfig::default().noise_c;
+    let columns = trajectory_columns(grid, kind);
     let (top, body) = root.split_vertically(60);
-    top.draw(&Text::new(
-        format!(
-            "Eigenvalues of the EMA AAᵀ during training ({} conditioner, s = {s}; one line per seed and rank)",
+    let title = match kind {
+        TrajectoryKind::EmaPrior => format!(
+            "Eigenvalues of the EMA AAᵀ during training ({} conditioner; one line per seed and rank)",
             cond.short()
         ),
+        TrajectoryKind::Data => format!(
+            "Eigenvalues of the encoded data's covariance at the checkpoints ({} conditioner; one line per seed and rank)",
+            cond.short()
+        ),
+    };
+    top.draw(&Text::new(
+        title,
         (16, 16),
         TextStyle::from((FONT, 24.0, FontStyle::Bold).into_font()).color(&palette::INK),
     ))?;
-    let areas = body.split_evenly((grid.manifolds.len().max(1), grid.placements.len().max(1)));
-    let placements: Vec<SpreadPlacement> = grid.placements.clone();
+    let ncol = columns.len().max(1);
+    let areas = body.split_evenly((grid.manifolds.len().max(1), ncol));
     for (idx, area) in areas.iter().enumerate() {
-        let (mi, pi) = (idx / placements.len().max(1), idx % placements.len().max(1));
-        let (Some(&m), Some(&p)) = (grid.manifolds.get(mi), placements.get(pi)) else { continue };
+        let (mi, ci) = (idx / ncol, idx % ncol);
+        let (Some(&m), Some(&(p, s))) = (grid.manifolds.get(mi), columns.get(ci)) else { continue };
         let runs: Vec<&RunResult> = results
             .iter()
             .filter(|r| {
@@ -304,24 +334,39 @@ where
                 st.manifold == m && st.placement == p && st.conditioner == cond && st.s == s
             })
             .collect();
-        let values: Vec<f64> = runs
+        // (step, spectrum) series of each run.
+        let series: Vec<(u64, Spectra)> = runs
             .iter()
-            .flat_map(|r| r.trajectory.iter().flat_map(|(_, _, e)| e.iter().copied()))
+            .map(|r| {
+                let pts = match kind {
+                    TrajectoryKind::EmaPrior => r.trajectory.iter().map(|(st, _, e)| (*st, e.clone())).collect(),
+                    TrajectoryKind::Data => r.checkpoints.iter().map(|c| (c.step, c.data.clone())).collect(),
+                };
+                (r.spec.seed, pts)
+            })
+            .collect();
+        let values: Vec<f64> = series
+            .iter()
+            .flat_map(|(_, pts)| pts.iter().flat_map(|(_, e)| e.iter().copied()))
             .filter(|v| v.is_finite() && *v > 0.0)
             .collect();
         let s2 = s * s;
         let lo = values.iter().copied().fold(s2, f64::min).max(1e-14) / 3.0;
         let hi = values.iter().copied().fold(c * s2, f64::max) * 3.0;
-        let x1 = (grid.steps() as f64).max(20.0);
+        let x0 = match kind {
+            TrajectoryKind::EmaPrior => 10.0,
+            TrajectoryKind::Data => grid.checkpoints.first().copied().unwrap_or(10) as f64 / 1.5,
+        };
+        let x1 = (grid.steps() as f64 * if kind == TrajectoryKind::Data { 1.5 } else { 1.0 }).max(x0 * 2.0);
         let mut chart = ChartBuilder::on(area)
             .caption(
-                format!("{} (K = {}), {} placement", m.name(), m.intrinsic_dim(), placement_name(p)),
+                format!("{} (K = {}), {} placement, s = {s}", m.name(), m.intrinsic_dim(), placement_name(p)),
                 TextStyle::from((FONT, 19.0).into_font()).color(&palette::INK),
             )
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d((10f64..x1).log_scale(), (lo..hi).log_scale())?;
+            .build_cartesian_2d((x0..x1).log_scale(), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .light_line_style(palette::GRID.mix(0.4))
@@ -335,20 +380,23 @@ where
             .axis_desc_style(text(15.0))
             .draw()?;
         let d = m.dim();
-        for r in &runs {
+        let first_seed = series.first().map(|(seed, _)| *seed);
+        for (seed, pts) in &series {
             for k in 0..d {
                 let color = series_color(k);
-                let pts: Vec<(f64, f64)> = r
-                    .trajectory
+                let line: Vec<(f64, f64)> = pts
                     .iter()
-                    .filter_map(|(st, _, e)| e.get(k).map(|&v| (*st as f64, v)))
-                    .filter(|(x, v)| *x >= 10.0 && v.is_finite() && *v > 0.0)
+                    .filter_map(|(st, e)| e.get(k).map(|&v| (*st as f64, v)))
+                    .filter(|(x, v)| *x >= x0 && v.is_finite() && *v > 0.0)
                     .map(|(x, v)| (x, v.clamp(lo, hi)))
                     .collect();
-                let series = chart.draw_series(LineSeries::new(pts, color.mix(0.75).stroke_width(2)))?;
-                if r.spec.seed == runs[0].spec.seed && k < 4 {
+                if kind == TrajectoryKind::Data {
+                    chart.draw_series(line.iter().map(|&pt| Circle::new(pt, 3, color.filled())))?;
+                }
+                let drawn = chart.draw_series(LineSeries::new(line, color.mix(0.75).stroke_width(2)))?;
+                if Some(*seed) == first_seed && k < 4 {
                     let style = color.stroke_width(3);
-                    series
+                    drawn
                         .label(format!("λ{}", subscript(k + 1)))
                         .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], style));
                 }
@@ -359,7 +407,7 @@ where
         {
             let style = color.stroke_width(2);
             chart
-                .draw_series(DashedLineSeries::new([(10.0, y), (x1, y)], 10, 6, style))?
+                .draw_series(DashedLineSeries::new([(x0, y), (x1, y)], 10, 6, style))?
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], style));
         }
@@ -415,15 +463,17 @@ pub fn render_all(out_dir: &Path, grid: &Grid, results: &[RunResult], cells: &[C
         root.present()?;
         written.extend([format!("{name}.png"), format!("{name}.svg")]);
     }
-    let size = trajectory_size(grid);
-    let png = out_dir.join("trajectories.png");
-    let root = BitMapBackend::new(&png, size).into_drawing_area();
-    draw_trajectories(&root, grid, results)?;
-    root.present()?;
-    let svg = out_dir.join("trajectories.svg");
-    let root = SVGBackend::new(&svg, size).into_drawing_area();
-    draw_trajectories(&root, grid, results)?;
-    root.present()?;
-    written.extend(["trajectories.png".to_owned(), "trajectories.svg".to_owned()]);
+    for (name, kind) in [("trajectories", TrajectoryKind::EmaPrior), ("data_spectra", TrajectoryKind::Data)] {
+        let size = trajectory_size(grid, kind);
+        let png = out_dir.join(format!("{name}.png"));
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        draw_trajectories(&root, grid, results, kind)?;
+        root.present()?;
+        let svg = out_dir.join(format!("{name}.svg"));
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        draw_trajectories(&root, grid, results, kind)?;
+        root.present()?;
+        written.extend([format!("{name}.png"), format!("{name}.svg")]);
+    }
     Ok(written)
 }

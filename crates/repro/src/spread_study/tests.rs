@@ -69,9 +69,22 @@ fn the_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
     }
     assert!(cells.iter().filter(|c| !c.rule.is_sweep()).all(|c| c.total == 1 && c.missing == 0));
 
-    let report = build_report(&grid, &results, &cells);
+    let mut report = build_report(&grid, &results, &cells);
+    let checks = check::run_check(&grid);
+    assert_eq!(checks.len(), grid.manifolds.len() * grid.seeds.len() * 2);
+    assert!(checks.iter().all(|c| c.dimension.is_ok()), "{checks:?}");
+    output::add_check(&mut report, &grid, &checks);
+    assert!(report.targets.iter().any(|t| t.name.starts_with("flow estimator, default")));
     let written = write_outputs(dir.path(), &grid, &results, &cells)?;
-    for f in ["heatmap.png", "heatmap.svg", "heatmap_steps.png", "trajectories.png", "runs.csv", "summary.csv"] {
+    for f in [
+        "heatmap.png",
+        "heatmap.svg",
+        "heatmap_steps.png",
+        "trajectories.png",
+        "data_spectra.png",
+        "runs.csv",
+        "summary.csv",
+    ] {
         assert!(written.iter().any(|w| w == f) && dir.path().join(f).is_file(), "{f} missing");
     }
     let runs = std::fs::read_to_string(dir.path().join("runs.csv"))?;
