@@ -1,6 +1,7 @@
 //! The estimator check: [`FlowEstimator`] as a user runs it (a fixed data set, its own
-//! training loop), with the default the study chose and with the method's setting, on every
-//! manifold of the grid. The study's runs use fresh batches and the grid's seeds; this check
+//! training loop), with the default the study chose, with the method's setting, and with
+//! the default pushed into two failure cases (noise above the curvature radius, too few
+//! steps), on every manifold of the grid. The study's runs use fresh batches and the grid's seeds; this check
 //! uses fixed data sets drawn from other seeds, so it also tests the choice out of sample.
 
 use manifold_prior::{Estimator as _, FlowEstimator, TrainConfig};
@@ -21,7 +22,18 @@ pub enum Which {
     Default,
     /// `FlowEstimator::method()`: latent placement, `s = 0.01`, noise-relative on the encoded data.
     Method,
+    /// The default with `s = 0.3`, above the curvature radius of every graph manifold of the
+    /// study (about 0.2 in standardised units): a failure case.
+    Noisy,
+    /// The default trained for only [`SHORT_STEPS`] steps: a failure case.
+    Short,
 }
+
+/// Training steps of [`Which::Short`].
+pub const SHORT_STEPS: usize = 300;
+
+/// Every configuration of the check, in the order of the report.
+pub const ALL: [Which; 4] = [Which::Default, Which::Method, Which::Noisy, Which::Short];
 
 impl Which {
     /// A label for tables.
@@ -29,14 +41,21 @@ impl Which {
         match self {
             Which::Default => "default (data, s=0.03, log-gap/data)",
             Which::Method => "method (latent, s=0.01, noise-relative/data)",
+            Which::Noisy => "default at s=0.3 (above the curvature radius)",
+            Which::Short => "default, 300 steps",
         }
     }
 
     fn estimator(self, seed: u64, steps: usize) -> FlowEstimator {
         let base = match self {
-            Which::Default => FlowEstimator::default(),
+            Which::Default | Which::Short => FlowEstimator::default(),
             Which::Method => FlowEstimator::method(),
+            Which::Noisy => {
+                let d = FlowEstimator::default();
+                FlowEstimator { spread: manifold_prior::SpreadConfig { s: 0.3, ..d.spread }, ..d }
+            }
         };
+        let steps = if self == Which::Short { steps.min(SHORT_STEPS) } else { steps };
         FlowEstimator { train: TrainConfig::paper_fig1().with_seed(seed).with_steps(steps), ..base }
     }
 }
@@ -54,13 +73,13 @@ pub struct CheckRun {
     pub dimension: Result<usize, String>,
 }
 
-/// Run both configurations on a fixed data set of `grid.n_check` points per manifold and
+/// Run every configuration on a fixed data set of `grid.n_check` points per manifold and
 /// seed, `grid.check_steps()` steps each, in parallel.
 pub fn run_check(grid: &Grid) -> Vec<CheckRun> {
     let mut jobs = Vec::new();
     for &manifold in &grid.manifolds {
         for &seed in &grid.seeds {
-            for which in [Which::Default, Which::Method] {
+            for which in ALL {
                 jobs.push((manifold, seed, which));
             }
         }

@@ -71,7 +71,7 @@ fn the_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
 
     let mut report = build_report(&grid, &results, &cells);
     let checks = check::run_check(&grid);
-    assert_eq!(checks.len(), grid.manifolds.len() * grid.seeds.len() * 2);
+    assert_eq!(checks.len(), grid.manifolds.len() * grid.seeds.len() * check::ALL.len());
     assert!(checks.iter().all(|c| c.dimension.is_ok()), "{checks:?}");
     output::add_check(&mut report, &grid, &checks);
     assert!(report.targets.iter().any(|t| t.name.starts_with("flow estimator, default")));
