@@ -97,11 +97,7 @@ fn latest_summary(history: &Path) -> anyhow::Result<Option<(PathBuf, BTreeMap<St
     let v: Value = serde_json::from_str(&fs::read_to_string(&last)?)?;
     let map = v["benches"]
         .as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|r| Some((r["name"].as_str()?.to_owned(), r["median"].as_f64()?)))
-                .collect()
-        })
+        .map(|rows| rows.iter().filter_map(|r| Some((r["name"].as_str()?.to_owned(), r["median"].as_f64()?))).collect())
         .unwrap_or_default();
     Ok(Some((last, map)))
 }
