@@ -4,6 +4,7 @@
 use faer::Accum;
 
 use crate::buf::Buf;
+use crate::conv;
 use crate::linalg::{cholesky_backward, gaussian_backward, solve_lower_backward};
 use crate::simd::dispatch;
 use crate::store::ParamStore;
@@ -302,6 +303,38 @@ impl Tape {
                     for k in 0..r {
                         t.data[k + k * r] += 2.0 * g.data[0] / x.data[k + k * r];
                     }
+                }
+                Op::Conv2d { x, w, b, shape, aux: slot } => {
+                    let (xv, wv) = (&values[x as usize], &values[w as usize]);
+                    let n = xv.rows;
+                    let rows = n * shape.out_height() * shape.out_width();
+                    if needs[b as usize] {
+                        let (t, live) = target!(b);
+                        prepare(t, live, 1, wv.rows);
+                        conv::conv_bias_grad(rows, g, &mut t.data);
+                    }
+                    if needs[w as usize] {
+                        let (t, live) = target!(w);
+                        t.reshape(wv.rows, wv.cols);
+                        let acc = if live { Accum::Add } else { Accum::Replace };
+                        conv::conv_weight_grad(&shape, n, xv, &aux[slot as usize], g, t.as_mut(), acc);
+                    }
+                    if needs[x as usize] {
+                        let (t, live) = target!(x);
+                        prepare(t, live, xv.rows, xv.cols);
+                        conv::conv_input_grad(&shape, n, wv, g, &mut scratch[0], &mut t.data);
+                    }
+                }
+                Op::CenterBlocks(a, blocks) => {
+                    if !needs[a as usize] {
+                        continue;
+                    }
+                    let (r, c) = values[a as usize].shape();
+                    let centred = &mut scratch[0];
+                    centred.reshape(r, c);
+                    conv::center_blocks(&g.data, r, blocks, &mut centred.data);
+                    let (t, live) = target!(a);
+                    reduce_into(t, live, (r, c), centred, 1.0);
                 }
                 Op::GaussianLogProb { z, a, mu, s: _, aux: slot } => {
                     let need_a = needs[a as usize];

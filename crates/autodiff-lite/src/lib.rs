@@ -38,6 +38,7 @@
 
 mod backward;
 mod buf;
+mod conv;
 mod gradcheck;
 mod linalg;
 mod optim;
@@ -45,6 +46,7 @@ mod simd;
 mod store;
 mod tape;
 
+pub use conv::Conv2dShape;
 pub use gradcheck::{GradCheck, check_gradients, check_param_gradients};
 pub use optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, WeightDecay};
 pub use store::{ParamId, ParamStore};

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use faer::{Accum, MatRef, Par};
 
 use crate::buf::Buf;
+use crate::conv::Conv2dShape;
 use crate::simd::dispatch;
 use crate::store::{ParamId, ParamStore};
 
@@ -140,6 +141,16 @@ pub(crate) enum Op {
         s: f64,
         aux: u32,
     },
+    /// 2-D convolution `conv(x; w) + b`; `aux` slot holds the patch matrix (im2col).
+    Conv2d {
+        x: u32,
+        w: u32,
+        b: u32,
+        shape: Conv2dShape,
+        aux: u32,
+    },
+    /// Each position of the column blocks minus its mean across the blocks.
+    CenterBlocks(u32, usize),
 }
 
 /// Errors from operations whose success depends on the data (not on shapes).
@@ -358,12 +369,14 @@ impl Tape {
                 | Op::Tril(a)
                 | Op::Transpose(a)
                 | Op::Cholesky(a)
+                | Op::CenterBlocks(a, _)
                 | Op::LogDetCholesky(a) => need(a),
                 Op::Binary(_, a, b) | Op::MatMul(a, b, ..) | Op::ConcatCols(a, b) | Op::SolveLower(a, b) => {
                     need(a) || need(b)
                 }
                 Op::Linear(x, w, b, _) => need(x) || need(w) || need(b),
                 Op::GaussianLogProb { z, a, mu, .. } => need(z) || need(a) || mu.is_some_and(need),
+                Op::Conv2d { x, w, b, .. } => need(x) || need(w) || need(b),
             };
         let op =
             if self.mode == GradMode::NoGrad && !matches!(op, Op::Leaf | Op::Param(_)) { Op::Detached } else { op };
@@ -914,6 +927,84 @@ impl Tape {
             return Err(e);
         }
         Ok(self.var(out))
+    }
+    /// A stride-1, zero-padded 2-D convolution of a batch of images (see [`Conv2dShape`] for
+    /// the layout): `x` is `n x (C_in H W)`, one channel-major image per row; `w` is
+    /// `C_out x (C_in k k)` (PyTorch's `[out, in, ky, kx]` flattened); `b` is `1 x C_out`.
+    /// The output is `n x (C_out H_out W_out)`, channel-major:
+    /// `out[b, co, y, x] = b[co] + sum_{ci, ky, kx} w[co, ci, ky, kx] x[b, ci, y + ky - pad, x + kx - pad]`.
+    /// Computed as one matrix product with the patch matrix (im2col), which is kept for the
+    /// reverse pass; a `1 x 1` kernel without padding multiplies the input directly.
+    ///
+    /// ```
+    /// use autodiff_lite::{Conv2dShape, Tape};
+    /// let mut tape = Tape::new();
+    /// // One 1-channel 2 x 2 image, a 3 x 3 kernel of ones with padding 1: every output pixel
+    /// // sums the whole image.
+    /// let x = tape.leaf(faer::mat![[1.0, 2.0, 3.0, 4.0]].as_ref());
+    /// let w = tape.leaf(faer::Mat::from_fn(1, 9, |_, _| 1.0).as_ref());
+    /// let b = tape.leaf(faer::mat![[0.5]].as_ref());
+    /// let y = tape.conv2d(x, w, b, Conv2dShape::same(1, 2, 2, 3));
+    /// assert_eq!(tape.value(y)[(0, 0)], 10.5);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes do not fit the geometry; the message names them.
+    #[track_caller]
+    pub fn conv2d(&mut self, x: Var, w: Var, b: Var, shape: Conv2dShape) -> Var {
+        let (n, cx) = self.dims(x, "conv2d");
+        let (c_out, pw) = self.dims(w, "conv2d");
+        let (rb, cb) = self.dims(b, "conv2d");
+        assert!(
+            cx == shape.in_len() && pw == shape.patch_len() && (rb, cb) == (1, c_out),
+            "conv2d: x is {n}x{cx}, w is {c_out}x{pw}, b is {rb}x{cb}; the geometry {shape:?} needs x {n}x{}, \
+             w {c_out}x{} and b 1x{c_out}",
+            shape.in_len(),
+            shape.patch_len()
+        );
+        assert!(
+            shape.out_height() > 0 && shape.out_width() > 0,
+            "conv2d: the kernel ({}) is larger than the padded image {shape:?}",
+            shape.kernel
+        );
+        let aux = self.n_aux as u32;
+        self.n_aux += 1;
+        while self.aux.len() < self.n_aux {
+            self.aux.push(Buf::default());
+        }
+        let op = Op::Conv2d { x: x.index, w: w.index, b: b.index, shape, aux };
+        let out = self.push(op, n, c_out * shape.out_height() * shape.out_width());
+        let Tape { values, aux: auxs, .. } = self;
+        let (lo, hi) = values.split_at_mut(out as usize);
+        crate::conv::conv_forward(
+            &shape,
+            n,
+            &lo[x.index()],
+            &lo[w.index()],
+            &lo[b.index()],
+            &mut auxs[aux as usize],
+            &mut hi[0],
+        );
+        self.var(out)
+    }
+
+    /// Per-position centring across column blocks: the columns of `a` form `blocks` equal
+    /// blocks, and `y[i, k, p] = a[i, k, p] - (1 / blocks) sum_k' a[i, k', p]`. For images
+    /// (blocks = channels, positions = pixels) this removes the mean over channels at every
+    /// pixel, so that the entries of each row sum to zero over every pixel's channels;
+    /// `blocks = cols` removes each row's mean. The map is an orthogonal projection (its own
+    /// adjoint).
+    ///
+    /// # Panics
+    /// If `blocks` is zero or does not divide the number of columns.
+    #[track_caller]
+    pub fn center_blocks(&mut self, a: Var, blocks: usize) -> Var {
+        let (r, c) = self.dims(a, "center_blocks");
+        assert!(blocks > 0 && c % blocks == 0, "center_blocks: {blocks} blocks do not divide {c} columns");
+        let out = self.push(Op::CenterBlocks(a.index, blocks), r, c);
+        let (o, x) = self.out_in(out, a.index);
+        crate::conv::center_blocks(&x.data, r, blocks, &mut o.data);
+        self.var(out)
     }
 }
 
