@@ -7,7 +7,9 @@
 //! [`autodiff_lite::Tape`]: with a recording tape for training, with a no-grad tape for fast
 //! encoding and sampling ([`Flow::encode`], [`Flow::decode`]).
 //!
-//! Layers: [`Coupling`] (additive and affine), [`Permutation`], [`ActNorm`], [`LuLinear`];
+//! Layers: [`Coupling`] (additive and affine), [`Permutation`], [`ActNorm`], [`LuLinear`], and
+//! for images (rows, channel-major) [`ConvCoupling`], [`image::squeeze_2x2`] and
+//! [`image::channel_permutation`];
 //! [`Flow`] chains them. A trained flow is saved as a JSON architecture ([`FlowSpec`]) next to
 //! a safetensors weights file readable from Python ([`io::save_flow`], [`io::load_flow`]).
 //!
@@ -35,6 +37,7 @@
 mod actnorm;
 mod coupling;
 mod flow;
+pub mod image;
 pub mod io;
 mod lu_linear;
 mod mlp;
@@ -51,6 +54,7 @@ use serde::{Deserialize, Serialize};
 pub use actnorm::ActNorm;
 pub use coupling::{Coupling, CouplingConfig, CouplingTransform, LogScale, Parity, Split};
 pub use flow::{Flow, FlowSpec};
+pub use image::{ConvCoupling, ConvCouplingConfig, ImageShape};
 pub use lu_linear::{LuInit, LuLinear};
 pub use mlp::{Activation, LastLayerInit, Mlp, MlpConfig};
 pub use permutation::Permutation;
@@ -146,6 +150,13 @@ pub enum LayerSpec {
         /// The fixed signs (`+1` or `-1`) of the diagonal of the upper factor.
         signs: Vec<f64>,
     },
+    /// A [`ConvCoupling`] whose parameters are named `<prefix>.conv{0,1,2}.weight` / `.bias`.
+    ConvCoupling {
+        /// Parameter-name prefix.
+        prefix: String,
+        /// Architecture.
+        config: ConvCouplingConfig,
+    },
     /// A nested [`Flow`].
     Chain(FlowSpec),
 }
@@ -163,6 +174,9 @@ impl LayerSpec {
             LayerSpec::ActNorm { prefix, dim } => Box::new(ActNorm::from_store(store, prefix, *dim)?),
             LayerSpec::LuLinear { prefix, dim, perm, signs } => {
                 Box::new(LuLinear::from_store(store, prefix, *dim, perm.clone(), signs.clone())?)
+            }
+            LayerSpec::ConvCoupling { prefix, config } => {
+                Box::new(ConvCoupling::from_store(store, prefix, config.clone())?)
             }
             LayerSpec::Chain(spec) => Box::new(Flow::from_spec(spec, store)?),
         })
