@@ -37,10 +37,19 @@ impl Tape {
         self.grads[loss.index()].data[0] = 1.0;
         self.grad_live[loss.index()] = true;
 
-        let Tape { ops, values, grads, grad_live, aux, perms, scratch, layer_scratch, needs, .. } = self;
+        let Tape { ops, values, grads, grad_live, aux, perms, scratch, layer_scratch, needs, profile, .. } = self;
+        // (start of the current op, its kind) when profiling.
+        let mut clock: Option<(std::time::Instant, &'static str)> = None;
         for i in (0..n).rev() {
             if !grad_live[i] {
                 continue;
+            }
+            if let Some(profile) = profile.as_mut() {
+                let now = std::time::Instant::now();
+                if let Some((start, name)) = clock {
+                    profile.add(name, now - start);
+                }
+                clock = Some((now, ops[i].name()));
             }
             let (glo, ghi) = grads.split_at_mut(i);
             let g = &ghi[0];
@@ -372,6 +381,9 @@ impl Tape {
                     }
                 }
             }
+        }
+        if let (Some(profile), Some((start, name))) = (profile.as_mut(), clock) {
+            profile.add(name, start.elapsed());
         }
     }
 }

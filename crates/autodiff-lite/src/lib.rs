@@ -50,7 +50,7 @@ pub use conv::Conv2dShape;
 pub use gradcheck::{GradCheck, check_gradients, check_param_gradients};
 pub use optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, WeightDecay};
 pub use store::{ParamId, ParamStore};
-pub use tape::{Activation, GradMode, Tape, TapeError, Transpose, Var};
+pub use tape::{Activation, GradMode, OpTimes, Tape, TapeError, Transpose, Var};
 
 #[cfg(test)]
 mod tests;

@@ -153,6 +153,33 @@ pub(crate) enum Op {
     CenterBlocks(u32, usize),
 }
 
+impl Op {
+    /// The kind of op, as reported by [`OpTimes`].
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Param(_) => "param",
+            Op::Detached => "detached",
+            Op::Unary(..) => "unary",
+            Op::Binary(..) => "binary",
+            Op::MatMul(..) => "matmul",
+            Op::Linear(..) => "linear",
+            Op::Reduce(..) => "reduce",
+            Op::SelectCols(..) => "select_cols",
+            Op::ConcatCols(..) => "concat_cols",
+            Op::PermuteCols(..) => "permute_cols",
+            Op::Tril(_) => "tril",
+            Op::Transpose(_) => "transpose",
+            Op::Cholesky(_) => "cholesky",
+            Op::SolveLower(..) => "solve_lower",
+            Op::LogDetCholesky(_) => "log_det_cholesky",
+            Op::GaussianLogProb { .. } => "gaussian_log_prob",
+            Op::Conv2d { .. } => "conv2d",
+            Op::CenterBlocks(..) => "center_blocks",
+        }
+    }
+}
+
 /// Errors from operations whose success depends on the data (not on shapes).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TapeError {
@@ -225,6 +252,42 @@ pub struct Tape {
     /// apart from `scratch`: a buffer alternating between shapes is zero-filled by
     /// `Vec::resize` each time it grows back (measured at 3% of the RealNVP step).
     pub(crate) layer_scratch: Buf,
+    /// Time spent in the reverse pass per kind of op, when profiling is on.
+    pub(crate) profile: Option<OpTimes>,
+}
+
+/// Wall time of the reverse pass by kind of operation (see [`Tape::set_profiling`]), summed
+/// over every [`Tape::backward`] since profiling was switched on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpTimes {
+    entries: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl OpTimes {
+    pub(crate) fn add(&mut self, name: &'static str, t: std::time::Duration) {
+        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += t,
+            None => self.entries.push((name, t)),
+        }
+    }
+
+    /// The time spent in ops of kind `name` (`"gaussian_log_prob"`, `"conv2d"`, `"linear"`,
+    /// `"unary"`, ...), zero if none ran.
+    pub fn get(&self, name: &str) -> std::time::Duration {
+        self.entries.iter().find(|(n, _)| *n == name).map_or(std::time::Duration::ZERO, |(_, t)| *t)
+    }
+
+    /// The total over all kinds.
+    pub fn total(&self) -> std::time::Duration {
+        self.entries.iter().map(|(_, t)| *t).sum()
+    }
+
+    /// `(kind, time)` pairs, longest first.
+    pub fn sorted(&self) -> Vec<(&'static str, std::time::Duration)> {
+        let mut v = self.entries.clone();
+        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v
+    }
 }
 
 impl Default for Tape {
@@ -261,7 +324,19 @@ impl Tape {
             n_perms: 0,
             scratch: Default::default(),
             layer_scratch: Buf::default(),
+            profile: None,
         }
+    }
+
+    /// Switch timing of the reverse pass by kind of op on (resetting the totals) or off.
+    /// The overhead is two clock reads per op, negligible for large ops.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profile = on.then(OpTimes::default);
+    }
+
+    /// The reverse-pass times by kind of op since profiling was switched on.
+    pub fn profile(&self) -> Option<&OpTimes> {
+        self.profile.as_ref()
     }
 
     /// The recording mode.

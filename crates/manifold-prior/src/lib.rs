@@ -43,6 +43,7 @@ mod estimator;
 mod model;
 mod presets;
 mod prior;
+mod profile;
 mod readoff;
 mod scaling;
 mod trainer;
@@ -60,9 +61,11 @@ pub use model::{
     Model, NoiseMode, ParamSource, SpreadConfig, SpreadFlow, SpreadPlacement, StandardFlow, VolumeCheck, covariance,
 };
 pub use presets::{
-    PAPER_ACTIVATION, PAPER_HIDDEN, coupling_flow, paper_fig1_baseline, paper_fig1_spread, spread_preset,
+    FADING_SQUARES_N_PARAMS, FADING_SQUARES_SIDE, PAPER_ACTIVATION, PAPER_HIDDEN, coupling_flow, fading_squares_flow,
+    paper_fading_squares, paper_fig1_baseline, paper_fig1_spread, spread_preset,
 };
 pub use prior::{DiagonalGaussian, MeanMode, Prior, Spectrum, StandardNormal, TriangularGaussian};
+pub use profile::{StepProfile, profile_spread_steps};
 pub use readoff::{
     IntrinsicDimension, ReadoffConfig, ReadoffRule, RuleCounts, RuleKind, SpectrumSource, largest_log_gap_count,
     noise_relative_count, noise_sweep_count, noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,

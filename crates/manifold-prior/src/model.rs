@@ -296,6 +296,43 @@ struct SavedSpreadFlow {
     scaler: Standardizer,
 }
 
+impl SpreadFlow {
+    /// The first half of the loss: the spread latent codes of a standardised batch,
+    /// `z = g(x) + eps` (latent placement) or `z = g(x + eps)` (data placement), and
+    /// `log|det dg/dx|`.
+    pub fn record_latent(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> (Var, LogDet) {
+        let s = self.spread.s;
+        let (n, d) = (batch.nrows(), batch.ncols());
+        let mut noise = |tape: &mut Tape, v: Var| match self.spread.noise {
+            NoiseMode::Random => {
+                let eps = tape.leaf_from_fn(n, d, |_, _| s * standard_normal(rng));
+                tape.add(v, eps)
+            }
+            NoiseMode::ConstShift => tape.add_scalar(v, s),
+        };
+        let x = tape.leaf(batch);
+        match self.spread.placement {
+            SpreadPlacement::Latent => {
+                let (z, ld) = self.flow.forward(tape, &self.store, x);
+                (noise(tape, z), ld)
+            }
+            SpreadPlacement::Data => {
+                let noisy = noise(tape, x);
+                self.flow.forward(tape, &self.store, noisy)
+            }
+        }
+    }
+
+    /// The second half of the loss: `-(mean_i log N(z_i; mu, A A^T + s^2 I) + mean_i log|det J_i|)`.
+    ///
+    /// # Errors
+    /// [`PriorError`] when the spread covariance is numerically not positive definite.
+    pub fn record_prior_loss(&self, tape: &mut Tape, z: Var, log_det: LogDet) -> Result<Var, PriorError> {
+        let lp = self.prior.log_prob(tape, &self.store, z, self.spread.s)?;
+        Ok(negative_mean_log_likelihood(tape, lp, log_det))
+    }
+}
+
 impl Model for SpreadFlow {
     fn store(&self) -> &ParamStore {
         &self.store
@@ -310,28 +347,8 @@ impl Model for SpreadFlow {
     }
 
     fn record_loss(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> Result<Var, PriorError> {
-        let s = self.spread.s;
-        let (n, d) = (batch.nrows(), batch.ncols());
-        let mut noise = |tape: &mut Tape, v: Var| match self.spread.noise {
-            NoiseMode::Random => {
-                let eps = tape.leaf_from_fn(n, d, |_, _| s * standard_normal(rng));
-                tape.add(v, eps)
-            }
-            NoiseMode::ConstShift => tape.add_scalar(v, s),
-        };
-        let x = tape.leaf(batch);
-        let (z, log_det) = match self.spread.placement {
-            SpreadPlacement::Latent => {
-                let (z, ld) = self.flow.forward(tape, &self.store, x);
-                (noise(tape, z), ld)
-            }
-            SpreadPlacement::Data => {
-                let noisy = noise(tape, x);
-                self.flow.forward(tape, &self.store, noisy)
-            }
-        };
-        let lp = self.prior.log_prob(tape, &self.store, z, s)?;
-        Ok(negative_mean_log_likelihood(tape, lp, log_det))
+        let (z, log_det) = self.record_latent(tape, batch, rng);
+        self.record_prior_loss(tape, z, log_det)
     }
 
     fn tracked_params(&self) -> Vec<ParamId> {
