@@ -315,23 +315,45 @@ impl Tape {
                 }
                 Op::Conv2d { x, w, b, shape, aux: slot } => {
                     let (xv, wv) = (&values[x as usize], &values[w as usize]);
-                    let n = xv.rows;
-                    let rows = n * shape.out_height() * shape.out_width();
+                    // The operands' gradient buffers are moved out, filled together, and put
+                    // back (x, w and b are distinct nodes).
+                    let mut db = None;
+                    let mut dw = None;
+                    let mut dx = None;
                     if needs[b as usize] {
                         let (t, live) = target!(b);
                         prepare(t, live, 1, wv.rows);
-                        conv::conv_bias_grad(rows, g, &mut t.data);
+                        db = Some(std::mem::take(&mut t.data));
                     }
                     if needs[w as usize] {
                         let (t, live) = target!(w);
                         t.reshape(wv.rows, wv.cols);
-                        let acc = if live { Accum::Add } else { Accum::Replace };
-                        conv::conv_weight_grad(&shape, n, xv, &aux[slot as usize], g, t.as_mut(), acc);
+                        dw = Some((std::mem::take(&mut t.data), if live { Accum::Add } else { Accum::Replace }));
                     }
                     if needs[x as usize] {
                         let (t, live) = target!(x);
                         prepare(t, live, xv.rows, xv.cols);
-                        conv::conv_input_grad(&shape, n, wv, g, &mut scratch[0], &mut t.data);
+                        dx = Some(std::mem::take(&mut t.data));
+                    }
+                    conv::conv_backward(
+                        &shape,
+                        xv,
+                        wv,
+                        &aux[slot as usize],
+                        g,
+                        &mut scratch[0],
+                        db.as_deref_mut(),
+                        dw.as_mut().map(|(d, acc)| (d.as_mut_slice(), *acc)),
+                        dx.as_deref_mut(),
+                    );
+                    if let Some(d) = db {
+                        glo[b as usize].data = d;
+                    }
+                    if let Some((d, _)) = dw {
+                        glo[w as usize].data = d;
+                    }
+                    if let Some(d) = dx {
+                        glo[x as usize].data = d;
                     }
                 }
                 Op::CenterBlocks(a, blocks) => {

@@ -157,6 +157,58 @@ pub(crate) fn col2im_add(shape: &Conv2dShape, n: usize, dcol: &Buf, dx: &mut [f6
     }
 }
 
+/// Which side of the product the `k x k` neighbourhood is gathered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    /// `1 x 1` kernel, no padding: `out = x w^T` directly.
+    Pointwise,
+    /// im2col: gather input patches (`C_in k^2` columns), one product.
+    Patches,
+    /// One product to `k^2 C_out` per-offset partial outputs `Y = x W_r` (`W_r` the weights
+    /// read as `C_in x (k^2 C_out)`, row-major: no copy), then shifted sums of `Y`'s column
+    /// blocks. Cheaper when `C_out < C_in` (less memory traffic than im2col).
+    Offsets,
+}
+
+impl Conv2dShape {
+    pub(crate) fn strategy(&self, c_out: usize) -> Strategy {
+        if self.is_pointwise() {
+            Strategy::Pointwise
+        } else if c_out < self.in_channels {
+            Strategy::Offsets
+        } else {
+            Strategy::Patches
+        }
+    }
+}
+
+/// `W_r`: the `C_out x (C_in k^2)` weights read as `C_in x (k^2 C_out)` (row-major), column
+/// `(ky k + kx) C_out + co`.
+fn offset_weights<'a>(shape: &Conv2dShape, w: &'a [f64], c_out: usize) -> MatRef<'a, f64> {
+    MatRef::from_row_major_slice(w, shape.in_channels, shape.kernel * shape.kernel * c_out)
+}
+
+/// For every kernel offset `(ky, kx)` and output channel `co`, the pairs of matching runs
+/// `f(offset column, output-pixel start, input-pixel start, run length in pixels)`: output
+/// pixel `(oy, ox)` reads input pixel `(oy + ky - pad, ox + kx - pad)`.
+fn for_each_offset_run(shape: &Conv2dShape, mut f: impl FnMut(usize, usize, usize, usize)) {
+    let (oh, ow) = (shape.out_height(), shape.out_width());
+    let (w, k) = (shape.width, shape.kernel);
+    for ky in 0..k {
+        let (y_lo, y_hi, iy0) = shape.valid(ky, oh, shape.height);
+        for kx in 0..k {
+            let (x_lo, x_hi, ix0) = shape.valid(kx, ow, w);
+            if x_lo >= x_hi || y_lo >= y_hi {
+                continue;
+            }
+            for oy in y_lo..y_hi {
+                let iy = iy0 + (oy - y_lo);
+                f(ky * k + kx, oy * ow + x_lo, iy * w + ix0, x_hi - x_lo);
+            }
+        }
+    }
+}
+
 /// A column-major `rows x cols` view of a slice.
 pub(crate) fn view(data: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
     MatRef::from_column_major_slice(data, rows, cols)
@@ -167,56 +219,115 @@ pub(crate) fn view_mut(data: &mut [f64], rows: usize, cols: usize) -> MatMut<'_,
     MatMut::from_column_major_slice_mut(data, rows, cols)
 }
 
-/// Forward: `out = col w^T + bias`, with `out` read as `(n out_h out_w) x out_channels`.
+/// Forward: `out = col w^T + bias` (or its [`Strategy::Offsets`] equivalent), with `out`
+/// read as `(n out_h out_w) x out_channels`; `col` keeps the patches or the partial outputs.
 pub(crate) fn conv_forward(shape: &Conv2dShape, n: usize, x: &Buf, w: &Buf, b: &Buf, col: &mut Buf, out: &mut Buf) {
     let rows = n * shape.out_height() * shape.out_width();
     let c_out = w.rows;
     for (j, &bj) in b.data.iter().enumerate() {
         out.data[j * rows..(j + 1) * rows].fill(bj);
     }
-    let patches = if shape.is_pointwise() {
-        view(&x.data, rows, shape.in_channels)
-    } else {
-        im2col(shape, n, &x.data, col);
-        col.as_ref()
-    };
-    gemm(view_mut(&mut out.data, rows, c_out), Accum::Add, patches, w.as_ref().transpose(), 1.0);
+    match shape.strategy(c_out) {
+        Strategy::Pointwise => {
+            let x = view(&x.data, rows, shape.in_channels);
+            gemm(view_mut(&mut out.data, rows, c_out), Accum::Add, x, w.as_ref().transpose(), 1.0);
+        }
+        Strategy::Patches => {
+            im2col(shape, n, &x.data, col);
+            gemm(view_mut(&mut out.data, rows, c_out), Accum::Add, col.as_ref(), w.as_ref().transpose(), 1.0);
+        }
+        Strategy::Offsets => {
+            let in_rows = n * shape.height * shape.width;
+            let kk = shape.kernel * shape.kernel;
+            col.reshape(in_rows, kk * c_out);
+            let xv = view(&x.data, in_rows, shape.in_channels);
+            gemm(col.as_mut(), Accum::Replace, xv, offset_weights(shape, &w.data, c_out), 1.0);
+            for_each_offset_run(shape, |q, o, i, len| {
+                for co in 0..c_out {
+                    let src = &col.data[(q * c_out + co) * in_rows + i * n..][..len * n];
+                    let dst = &mut out.data[co * rows + o * n..][..len * n];
+                    add_into(dst, src);
+                }
+            });
+        }
+    }
 }
 
-/// `dw (=|+=) dout^T col` (`out_channels x patch_len`).
-pub(crate) fn conv_weight_grad(
+/// `dst += src` elementwise.
+#[inline]
+fn add_into(dst: &mut [f64], src: &[f64]) {
+    crate::simd::dispatch(dst.len(), || {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d += s;
+        }
+    });
+}
+
+/// The reverse pass of [`conv_forward`]: `dbias`, `dw` and `dx` for the operands that need
+/// them. `col` is what the forward pass left; `scratch` receives the gathered gradient.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_backward(
     shape: &Conv2dShape,
-    n: usize,
     x: &Buf,
+    w: &Buf,
     col: &Buf,
     g: &Buf,
-    dw: MatMut<'_, f64>,
-    accum: Accum,
+    scratch: &mut Buf,
+    db: Option<&mut [f64]>,
+    dw: Option<(&mut [f64], Accum)>,
+    dx: Option<&mut [f64]>,
 ) {
-    let rows = n * shape.out_height() * shape.out_width();
-    let patches = if shape.is_pointwise() { view(&x.data, rows, shape.in_channels) } else { col.as_ref() };
-    let c_out = dw.nrows();
-    gemm(dw, accum, view(&g.data, rows, c_out).transpose(), patches, 1.0);
-}
-
-/// `dbias[co] += sum of dout's channel co`.
-pub(crate) fn conv_bias_grad(rows: usize, g: &Buf, db: &mut [f64]) {
-    for (j, d) in db.iter_mut().enumerate() {
-        *d += crate::tape::sum_slice(&g.data[j * rows..(j + 1) * rows]);
-    }
-}
-
-/// `dx += col2im(dout w)`; `dcol` is scratch.
-pub(crate) fn conv_input_grad(shape: &Conv2dShape, n: usize, w: &Buf, g: &Buf, dcol: &mut Buf, dx: &mut [f64]) {
+    let n = x.rows;
     let rows = n * shape.out_height() * shape.out_width();
     let c_out = w.rows;
-    if shape.is_pointwise() {
-        gemm(view_mut(dx, rows, shape.in_channels), Accum::Add, view(&g.data, rows, c_out), w.as_ref(), 1.0);
-        return;
+    if let Some(db) = db {
+        for (j, d) in db.iter_mut().enumerate() {
+            *d += crate::tape::sum_slice(&g.data[j * rows..(j + 1) * rows]);
+        }
     }
-    dcol.reshape(rows, shape.patch_len());
-    gemm(dcol.as_mut(), Accum::Replace, view(&g.data, rows, c_out), w.as_ref(), 1.0);
-    col2im_add(shape, n, dcol, dx);
+    let gv = view(&g.data, rows, c_out);
+    match shape.strategy(c_out) {
+        Strategy::Pointwise => {
+            let xv = view(&x.data, rows, shape.in_channels);
+            if let Some((dw, accum)) = dw {
+                gemm(view_mut(dw, c_out, shape.in_channels), accum, gv.transpose(), xv, 1.0);
+            }
+            if let Some(dx) = dx {
+                gemm(view_mut(dx, rows, shape.in_channels), Accum::Add, gv, w.as_ref(), 1.0);
+            }
+        }
+        Strategy::Patches => {
+            if let Some((dw, accum)) = dw {
+                gemm(view_mut(dw, c_out, shape.patch_len()), accum, gv.transpose(), col.as_ref(), 1.0);
+            }
+            if let Some(dx) = dx {
+                scratch.reshape(rows, shape.patch_len());
+                gemm(scratch.as_mut(), Accum::Replace, gv, w.as_ref(), 1.0);
+                col2im_add(shape, n, scratch, dx);
+            }
+        }
+        Strategy::Offsets => {
+            // dY: the output gradient scattered back to the input pixels of every offset.
+            let in_rows = n * shape.height * shape.width;
+            let kk = shape.kernel * shape.kernel;
+            scratch.reshape_zeroed(in_rows, kk * c_out);
+            for_each_offset_run(shape, |q, o, i, len| {
+                for co in 0..c_out {
+                    let src = &g.data[co * rows + o * n..][..len * n];
+                    scratch.data[(q * c_out + co) * in_rows + i * n..][..len * n].copy_from_slice(src);
+                }
+            });
+            if let Some((dw, accum)) = dw {
+                // dW_r = x^T dY, written through the same row-major reading of dw.
+                let dwr = MatMut::from_row_major_slice_mut(dw, shape.in_channels, kk * c_out);
+                gemm(dwr, accum, view(&x.data, in_rows, shape.in_channels).transpose(), scratch.as_ref(), 1.0);
+            }
+            if let Some(dx) = dx {
+                let wr = offset_weights(shape, &w.data, c_out);
+                gemm(view_mut(dx, in_rows, shape.in_channels), Accum::Add, scratch.as_ref(), wr.transpose(), 1.0);
+            }
+        }
+    }
 }
 
 /// `y = x - mean over blocks`: the columns form `blocks` equal blocks, and each position

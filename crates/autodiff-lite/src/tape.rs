@@ -285,7 +285,7 @@ impl OpTimes {
     /// `(kind, time)` pairs, longest first.
     pub fn sorted(&self) -> Vec<(&'static str, std::time::Duration)> {
         let mut v = self.entries.clone();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|e| std::cmp::Reverse(e.1));
         v
     }
 }
