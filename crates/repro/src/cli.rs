@@ -66,6 +66,20 @@ pub struct RunArgs {
     /// `all`).
     #[arg(long)]
     pub quick: bool,
+
+    /// Spread noise of fading-squares: `const-shift` (default; the released code, to compare
+    /// with the authors' printed losses) or `random` (the method as intended). Not with `all`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub noise: Option<NoiseArg>,
+}
+
+/// The spread noise `--noise` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoiseArg {
+    /// `eps = s` in every coordinate, as the authors' released notebook does.
+    ConstShift,
+    /// `eps ~ N(0, s^2 I)`, fresh every step.
+    Random,
 }
 
 /// What an experiment name on the command line selects.
@@ -88,14 +102,18 @@ impl Cli {
                 !self.run.quick,
                 "--quick selects one experiment's reduced grid; it does not apply to `all`"
             );
+            anyhow::ensure!(
+                self.run.noise.is_none(),
+                "--noise selects one experiment's variant; it does not apply to `all`"
+            );
             return Ok(Some(Selection::All));
         }
-        match crate::find(name) {
+        let info = match crate::find(name) {
             Some(info) if self.run.quick => match info.quick {
-                Some(quick) => Ok(Some(Selection::One(quick))),
+                Some(quick) => quick,
                 None => anyhow::bail!("experiment '{name}' has no reduced grid (--quick); try --steps or --seeds"),
             },
-            Some(info) => Ok(Some(Selection::One(info))),
+            Some(info) => info,
             None => {
                 let known: Vec<&str> = crate::EXPERIMENTS.iter().map(|e| e.name).collect();
                 anyhow::bail!(
@@ -103,7 +121,13 @@ impl Cli {
                     known.join(", ")
                 )
             }
-        }
+        };
+        let info = match (self.run.noise, info.random_noise) {
+            (None, _) | (Some(NoiseArg::ConstShift), Some(_)) => info,
+            (Some(NoiseArg::Random), Some(random)) => random,
+            (Some(_), None) => anyhow::bail!("experiment '{name}' has no --noise choice (only fading-squares has)"),
+        };
+        Ok(Some(Selection::One(info)))
     }
 }
 
@@ -149,15 +173,24 @@ pub enum Several {
 
 /// The `--list` table: name, status, typical time and what each experiment reproduces.
 pub fn list_table() -> String {
+    const RANDOM: &str = " --noise random";
     let name_w = crate::EXPERIMENTS
         .iter()
-        .map(|e| e.name.len() + if e.quick.is_some() { " --quick".len() } else { 0 })
+        .map(|e| {
+            let quick = if e.quick.is_some() { " --quick".len() } else { 0 };
+            let noise = if e.random_noise.is_some() { RANDOM.len() } else { 0 };
+            e.name.len() + quick.max(noise)
+        })
         .max()
         .unwrap_or(4)
         .max(10);
     let time_w = crate::EXPERIMENTS
         .iter()
-        .flat_map(|e| std::iter::once(e.typical_time).chain(e.quick.map(|q| q.typical_time)))
+        .flat_map(|e| {
+            std::iter::once(e.typical_time)
+                .chain(e.quick.map(|q| q.typical_time))
+                .chain(e.random_noise.map(|q| q.typical_time))
+        })
         .map(str::len)
         .max()
         .unwrap_or(4)
@@ -166,9 +199,14 @@ pub fn list_table() -> String {
     for e in crate::EXPERIMENTS {
         let status = if e.is_implemented() { "implemented" } else { "not implemented" };
         out.push_str(&format!("{:<name_w$}  {:<15}  {:<time_w$}  {}\n", e.name, status, e.typical_time, e.summary));
-        if let Some(q) = e.quick {
-            let name = format!("{} --quick", e.name);
-            out.push_str(&format!("{:<name_w$}  {:<15}  {:<time_w$}  {}\n", name, status, q.typical_time, q.summary));
+        for (flag, variant) in [(" --quick", e.quick), (RANDOM, e.random_noise)] {
+            if let Some(q) = variant {
+                let name = format!("{}{flag}", e.name);
+                out.push_str(&format!(
+                    "{:<name_w$}  {:<15}  {:<time_w$}  {}\n",
+                    name, status, q.typical_time, q.summary
+                ));
+            }
         }
     }
     out.push_str("\nrun one with `cargo xtask reproduce <experiment> [flags]` (see --help)\n");
@@ -228,6 +266,28 @@ mod tests {
         for e in crate::EXPERIMENTS {
             assert!(table.contains(e.name) && table.contains(e.summary));
         }
+        assert!(table.contains("fading-squares --noise random"), "{table}");
+        Ok(())
+    }
+
+    #[test]
+    fn noise_flag_selects_the_variant() -> anyhow::Result<()> {
+        let default = parse(&["fading-squares"])?;
+        assert_eq!(default.run.noise, None);
+        let Some(Selection::One(base)) = default.selection()? else { anyhow::bail!("one experiment expected") };
+        assert!(base.random_noise.is_some(), "the default is the const-shift experiment");
+        let random = parse(&["fading-squares", "--noise", "random", "--steps", "200"])?;
+        assert_eq!(random.run.noise, Some(NoiseArg::Random));
+        let Some(Selection::One(variant)) = random.selection()? else { anyhow::bail!("one experiment expected") };
+        // `const` items have no single address: compare what they say.
+        assert_eq!(variant.summary, crate::FADING_SQUARES_RANDOM.summary);
+        assert_eq!(random.run.context(variant, Several::No).out_dir, Path::new("results").join("fading-squares"));
+        let explicit = parse(&["fading-squares", "--noise", "const-shift"])?;
+        assert!(matches!(explicit.selection()?, Some(Selection::One(e)) if e.summary == base.summary));
+        // Unknown modes are usage errors; experiments without the choice and `all` refuse it.
+        assert!(parse(&["fading-squares", "--noise", "gaussian"]).is_err());
+        assert!(parse(&["fig1", "--noise", "random"])?.selection().is_err());
+        assert!(parse(&["all", "--noise", "const-shift"])?.selection().is_err());
         Ok(())
     }
 }
