@@ -23,7 +23,8 @@ pub enum Which {
     /// `FlowEstimator::method()`: latent placement, `s = 0.01`, noise-relative on the encoded data.
     Method,
     /// The default with `s = 0.3`, above the curvature radius of every graph manifold of the
-    /// study (about 0.2 in standardised units): a failure case.
+    /// study (0.20 for the sine curve and the paraboloid, 0.27 for the 3-D curve, in
+    /// standardised units): a failure case.
     Noisy,
     /// The default trained for only [`SHORT_STEPS`] steps: a failure case.
     Short,

@@ -282,7 +282,7 @@ pub fn build_report(grid: &Grid, results: &[RunResult], cells: &[Cell]) -> Repor
         cells,
         columns,
     );
-    s.note("Pooled over noise levels and conditioners; a run that diverged counts as wrong. The circle is a closed control (the right answer is 1, which a flow cannot reach) and is left out of `all graphs`. The noise sweep pairs each s with the next larger s of the grid (same seed), so it has no entry at the largest s.");
+    s.note("Pooled over noise levels and conditioners; a run that diverged counts as wrong. The circle is a closed control and is left out of `all graphs`: its dimension is 1, but no diffeomorphism of R^2 flattens a circle, so a count of 1 there means the flow squashed the loop into a thin band, not that it found a chart. The noise sweeps pair each s with the next larger s of the grid (same seed), so they have no entry at the largest s; `noise-sweep-total` adds s^2 to every eigenvalue first (the variance of the noisy codes).");
     report.sections.push(s);
 
     // By noise level.

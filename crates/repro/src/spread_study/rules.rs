@@ -58,6 +58,10 @@ pub enum Kind {
     SpreadLogGap,
     /// Rule 5: the noise sweep over the run and its twin at the next noise level.
     NoiseSweep,
+    /// Rule 5 on the total latent variance `lambda + s^2`: the variance of the noisy codes
+    /// `g(x) + eps` under the latent placement (Horvat and Pfister's inflated variance), so
+    /// directions the flow squeezed to nothing scale exactly like `s^2`.
+    NoiseSweepTotal,
 }
 
 impl Kind {
@@ -69,6 +73,7 @@ impl Kind {
             Kind::NoiseRelative => "noise-relative",
             Kind::SpreadLogGap => "spread-log-gap",
             Kind::NoiseSweep => "noise-sweep",
+            Kind::NoiseSweepTotal => "noise-sweep-total",
         }
     }
 }
@@ -90,7 +95,7 @@ impl Rule {
 
     /// True for the rules that need runs at two noise levels.
     pub fn is_sweep(self) -> bool {
-        self.kind == Kind::NoiseSweep
+        matches!(self.kind, Kind::NoiseSweep | Kind::NoiseSweepTotal)
     }
 
     /// The count of a single-run rule on one checkpoint at noise level `s`.
@@ -106,13 +111,29 @@ impl Rule {
             Kind::LogGap => largest_log_gap_count(e, cfg.noise_c * s * s),
             Kind::NoiseRelative => noise_relative_count(e, s, cfg.noise_c),
             Kind::SpreadLogGap => spread_log_gap_count(e, s),
-            Kind::NoiseSweep => panic!("Rule::count: the noise sweep needs two runs; use Rule::sweep_count"),
+            Kind::NoiseSweep | Kind::NoiseSweepTotal => {
+                panic!("Rule::count: the noise sweep needs two runs; use Rule::sweep_count")
+            }
         }
     }
 
-    /// The noise sweep on the same checkpoint of two runs at noise levels `s_lo < s_hi`.
+    /// The noise sweep on the same checkpoint of two runs at noise levels `s_lo < s_hi`
+    /// ([`Kind::NoiseSweepTotal`] adds `s^2` to every eigenvalue first).
+    ///
+    /// # Panics
+    /// For a single-run rule (use [`Rule::count`]).
+    #[track_caller]
     pub fn sweep_count(self, lo: (&Checkpoint, f64), hi: (&Checkpoint, f64)) -> usize {
-        noise_sweep_count(&[(lo.1, self.spectrum.of(lo.0)), (hi.1, self.spectrum.of(hi.0))], SWEEP_MAX_SLOPE)
+        let add = match self.kind {
+            Kind::NoiseSweep => false,
+            Kind::NoiseSweepTotal => true,
+            _ => panic!("Rule::sweep_count: {} reads one run; use Rule::count", self.label()),
+        };
+        let spectrum = |(c, s): (&Checkpoint, f64)| -> Vec<f64> {
+            self.spectrum.of(c).iter().map(|&l| if add { l + s * s } else { l }).collect()
+        };
+        let (e_lo, e_hi) = (spectrum(lo), spectrum(hi));
+        noise_sweep_count(&[(lo.1, &e_lo), (hi.1, &e_hi)], SWEEP_MAX_SLOPE)
     }
 }
 
@@ -126,8 +147,10 @@ pub fn all_rules() -> Vec<Rule> {
             rules.push(Rule { kind, spectrum });
         }
     }
-    rules.push(Rule { kind: NoiseSweep, spectrum: EmaPrior });
-    rules.push(Rule { kind: NoiseSweep, spectrum: Data });
+    for kind in [NoiseSweep, NoiseSweepTotal] {
+        rules.push(Rule { kind, spectrum: EmaPrior });
+        rules.push(Rule { kind, spectrum: Data });
+    }
     rules
 }
 
