@@ -28,8 +28,11 @@ use crate::trainer::{DataSource, TrainConfig, train};
 /// Limitations: a flow is a diffeomorphism of `R^D`, so it can flatten only manifolds that
 /// are diffeomorphic to an open subset of `R^K` (graphs, sheets). On closed manifolds
 /// (circles, spheres, tori) the learned prior keeps extra rank and the estimate is too high.
-/// The noise must stay below the manifold's curvature radius (in standardised units), and
-/// the study used fresh samples every step; on a small fixed data set the flow can overfit.
+/// The noise must stay below the manifold's curvature radius (in standardised units; at
+/// `s = 0.3` the study's 10-D paraboloid reads 3), and training must not be cut short (300
+/// steps were right in 11 of 20 checks, 1k steps and more in every grid run). The study used
+/// fresh samples every step and fixed sets of 2,000 points; on a much smaller fixed data set
+/// the flow can overfit.
 #[derive(Debug, Clone)]
 pub struct FlowEstimator {
     /// Number of additive coupling layers.
@@ -111,5 +114,49 @@ impl Estimator for FlowEstimator {
             diagnostics.push((format!("data_eigenvalue_{k}"), *v));
         }
         Ok(Estimate { dimension: id.by(self.rule) as f64, local: None, diagnostics })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use datasets::Manifold;
+    use faer::Mat;
+    use intrinsic_dim::{EstimateError, Estimator as _};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::FlowEstimator;
+    use crate::model::SpreadPlacement;
+    use crate::readoff::ReadoffRule;
+    use crate::trainer::TrainConfig;
+
+    fn short(steps: usize) -> FlowEstimator {
+        FlowEstimator { train: TrainConfig::paper_fig1().with_steps(steps), ..FlowEstimator::default() }
+    }
+
+    /// The default the spread study chose reads the known dimension off a fixed data set of
+    /// a curve (sine, K = 1 in R^2) and a surface (paraboloid, K = 2 in R^3) after 3k steps.
+    #[test]
+    fn the_default_finds_the_dimension_of_a_curve_and_a_surface() {
+        let d = FlowEstimator::default();
+        assert_eq!((d.spread.placement, d.spread.s, d.rule), (SpreadPlacement::Data, 0.03, ReadoffRule::LOG_GAP_DATA));
+        for (manifold, k) in [(Manifold::SineCurve, 1.0), (Manifold::Paraboloid, 2.0)] {
+            let data = manifold.sample(2_000, &mut ChaCha8Rng::seed_from_u64(21));
+            let e = short(3_000).estimate(data.as_ref()).unwrap();
+            assert_eq!(e.dimension, k, "{manifold:?}: {e:?}");
+            let counted = e.diagnostic("rule_log_gap_data").unwrap();
+            assert_eq!(counted, k, "the dimension is the log-gap count on the encoded data");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_dimension() {
+        let e = short(10);
+        let one = Mat::<f64>::zeros(1, 3);
+        assert!(matches!(e.estimate(one.as_ref()), Err(EstimateError::TooFewSamples { needed: 2, got: 1 })));
+        let line = Mat::<f64>::zeros(10, 1);
+        assert!(matches!(e.estimate(line.as_ref()), Err(EstimateError::Failed(_))));
     }
 }
