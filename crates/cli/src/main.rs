@@ -1,7 +1,8 @@
 //! `mflow`: intrinsic dimension and manifold flows on your own data files.
 //!
 //! `mflow id FILE` runs the classical estimators of `intrinsic-dim` on a CSV, NPY or IDX file
-//! (searching neighbours once for all of them), `mflow datasets` lists the toy-manifold
+//! (searching neighbours once for all of them) or, with `--estimator flow`, trains a spread
+//! flow and reads the dimension off its learned prior; `mflow datasets` lists the toy-manifold
 //! generators of `datasets`, and `mflow generate` writes one to a file.
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,14 @@ enum Command {
     /// ratios, linear fit through the origin; lpca = global PCA with the Fukunaga-Olsen rule,
     /// alpha = 0.05; corrdim = CorrInt between the median 10th and 20th neighbour distances.
     /// Points with a duplicate (nearest neighbour at distance 0) are skipped by mle and twonn.
+    ///
+    /// flow (not part of `all`) trains a spread flow on the data (manifold-prior's
+    /// FlowEstimator, the default the spread study chose: noise s = 0.03 added to the
+    /// standardised data, largest log-gap of the encoded data's spectrum; see
+    /// docs/spread-study.md) for --steps steps, a few seconds per thousand steps. Trust it
+    /// on graph-like manifolds (sheets, graphs of functions); on closed manifolds (circles,
+    /// spheres, tori), with too few steps, or with noise above the manifold's curvature
+    /// radius it can be wrong.
     #[command(verbatim_doc_comment)]
     Id(IdArgs),
     /// List the data-set generators that `mflow generate` knows.
@@ -51,7 +60,7 @@ enum Command {
 struct IdArgs {
     /// The data file (CSV, NPY or IDX; gzip allowed).
     file: PathBuf,
-    /// Which estimator to run; `all` runs the four classical ones.
+    /// Which estimator to run; `all` runs the four classical ones (not `flow`).
     #[arg(long, value_enum, default_value_t = Which::All)]
     estimator: Which,
     /// Neighbours: MLE's k and CorrInt's k2 (with k1 = K / 2). Default 20, skdim's.
@@ -62,6 +71,12 @@ struct IdArgs {
     /// `seconds` are each estimator's own time; the shared neighbour search is `knn_seconds`.
     #[arg(long, verbatim_doc_comment)]
     json: bool,
+    /// Training steps of `--estimator flow` (its default, 10000; fewer can be wrong).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    steps: Option<u64>,
+    /// Seed of `--estimator flow` (weights, batches and noise).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,8 +89,10 @@ enum Which {
     Lpca,
     /// Grassberger-Procaccia correlation dimension.
     Corrdim,
-    /// All four.
+    /// All four classical ones.
     All,
+    /// The spread flow's learned prior (manifold-prior's FlowEstimator, trained on the data).
+    Flow,
 }
 
 #[derive(clap::Args, Debug)]
@@ -124,8 +141,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The estimators `which` selects, configured for neighbourhood size `k`.
-fn estimators(which: Which, k: Option<u64>) -> anyhow::Result<Vec<Box<dyn Estimator>>> {
+/// The estimators `which` selects, configured for neighbourhood size `k` (the flow for
+/// `steps` steps, if given, and `seed`).
+fn estimators(which: Which, k: Option<u64>, steps: Option<u64>, seed: u64) -> anyhow::Result<Vec<Box<dyn Estimator>>> {
     let k = usize::try_from(k.unwrap_or(20)).context("--k is too large")?;
     let mle = || Box::new(Mle::new(k)) as Box<dyn Estimator>;
     let twonn = || Box::new(TwoNn::default()) as Box<dyn Estimator>;
@@ -137,6 +155,14 @@ fn estimators(which: Which, k: Option<u64>) -> anyhow::Result<Vec<Box<dyn Estima
         Which::Lpca => vec![lpca()],
         Which::Corrdim => vec![corr()],
         Which::All => vec![mle(), twonn(), lpca(), corr()],
+        Which::Flow => {
+            let d = manifold_prior::FlowEstimator::default();
+            let mut train = d.train.clone().with_seed(seed);
+            if let Some(steps) = steps {
+                train = train.with_steps(usize::try_from(steps).context("--steps is too large")?);
+            }
+            vec![Box::new(manifold_prior::FlowEstimator { train, ..d }) as Box<dyn Estimator>]
+        }
     })
 }
 
@@ -179,7 +205,10 @@ fn id(args: &IdArgs) -> anyhow::Result<()> {
     if n == 0 || d == 0 {
         bail!("{}: the file holds no samples", args.file.display());
     }
-    let ests = estimators(args.estimator, args.k)?;
+    if args.estimator != Which::Flow && args.steps.is_some() {
+        bail!("--steps applies to --estimator flow only");
+    }
+    let ests = estimators(args.estimator, args.k, args.steps, args.seed)?;
     let run = estimate(ds.data.as_ref(), &ests, &args.file)?;
     if args.json {
         let estimates: serde_json::Map<String, serde_json::Value> =
@@ -206,6 +235,16 @@ fn id(args: &IdArgs) -> anyhow::Result<()> {
         for (name, e, _) in &run.results {
             if let Some(skipped) = e.diagnostic("skipped_duplicates").filter(|&s| s > 0.0) {
                 println!("note: {name} skipped {skipped} points that have a duplicate");
+            }
+            let spectrum: Vec<String> = (0..d)
+                .map_while(|k| e.diagnostic(&format!("data_eigenvalue_{k}")))
+                .map(|v| format!("{v:.3e}"))
+                .collect();
+            if !spectrum.is_empty() {
+                println!(
+                    "note: {name}: eigenvalues of the encoded data's covariance (standardised units): {}",
+                    spectrum.join(" ")
+                );
             }
         }
     }
