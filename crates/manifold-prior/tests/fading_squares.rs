@@ -3,9 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datasets::Manifold;
-use manifold_prior::{
-    DataSource, FADING_SQUARES_N_PARAMS, NoiseMode, TrainConfig, paper_fading_squares, train,
-};
+use manifold_prior::{DataSource, FADING_SQUARES_N_PARAMS, NoiseMode, TrainConfig, paper_fading_squares, train};
 use rand_chacha::ChaCha8Rng;
 
 fn fading_squares(n: usize, rng: &mut ChaCha8Rng) -> faer::Mat<f64> {
