@@ -1,8 +1,10 @@
 //! Forward and reverse kernels of the linear-algebra ops: the fused spread-Gaussian
 //! log-density, Cholesky, triangular solve and log-determinant.
 
-use faer::Accum;
+use faer::linalg::matmul::triangular::{BlockStructure, matmul as triangular_matmul};
+use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
+use faer::{Accum, MatMut, MatRef};
 
 use crate::buf::Buf;
 use crate::tape::{Tape, TapeError, cholesky_in_place, gemm, par_for, zero_above_diagonal};
@@ -33,7 +35,9 @@ pub(crate) fn gaussian_forward(
         at.data.copy_from_slice(&ab.data);
         zero_above_diagonal(at);
         l.reshape(d, d);
-        gemm(l.as_mut(), Accum::Replace, at.as_ref(), at.as_ref().transpose(), 1.0);
+        // Only the lower triangle of A A^T, from triangular factors: d^3 / 3 flops, a sixth
+        // of a dense product.
+        tri_product((l.as_mut(), LOWER), Accum::Replace, (at.as_ref(), LOWER), (at.as_ref().transpose(), UPPER), 1.0);
         for i in 0..d {
             l.data[i + i * d] += s * s;
         }
@@ -87,16 +91,22 @@ pub(crate) struct GaussianGrads<'a> {
 /// Reverse pass of `gaussian_log_prob` with upstream weights `w` (`n x 1`):
 /// `P = S^-1 Y^T = L^-T W^T` and, when `need_a`,
 /// `dA = tril((sum_i w_i p_i p_i^T) A - (sum_i w_i) S^-1 A)` (that is `tril(2 G A)`).
+///
+/// Every product exploits the structure: `A` and `L` are lower triangular and only the
+/// lower triangle of `dA` is wanted, so the batch term is `tril(P (diag(w) P^T A))` (rank
+/// `n`) and the dense term is `tril(L^-T (L^-1 A))` with `L^-1` formed once and `L^-1 A`
+/// lower triangular. At `d = 1024`, `n = 100` this is about 1.5 GFLOP instead of the 4.7 of
+/// two dense triangular solves with `d` right-hand sides and dense products.
 pub(crate) fn gaussian_backward<'s>(
     upstream: &[f64],
     a: &Buf,
     l: &Buf,
     wt: &Buf,
-    scratch: &'s mut [Buf; 4],
+    scratch: &'s mut [Buf; 5],
     need_a: bool,
 ) -> GaussianGrads<'s> {
     let (d, n) = wt.shape();
-    let [p, at, t, q] = scratch;
+    let [p, at, t, l_inv, m] = scratch;
     // P = L^-T W^T.
     p.reshape(d, n);
     p.data.copy_from_slice(&wt.data);
@@ -106,23 +116,46 @@ pub(crate) fn gaussian_backward<'s>(
         at.reshape(d, d);
         at.data.copy_from_slice(&a.data);
         zero_above_diagonal(at);
-        // T = P^T A (n x d), before P is scaled.
+        // T = diag(w) P^T A (n x d), so that the batch term is P T.
         t.reshape(n, d);
-        gemm(t.as_mut(), Accum::Replace, p.as_ref().transpose(), at.as_ref(), 1.0);
-        // at <- S^-1 A = L^-T L^-1 A.
-        let par = par_for(d * d * d);
-        solve_lower_triangular_in_place(l.as_ref(), at.as_mut(), par);
-        solve_upper_triangular_in_place(l.as_ref().transpose(), at.as_mut(), par);
-        // at <- Q T - w_sum S^-1 A with Q = P diag(w).
-        q.reshape(d, n);
-        for (i, &wi) in upstream.iter().enumerate() {
-            q.col_mut(i).iter_mut().zip(p.col(i)).for_each(|(q, p)| *q = wi * p);
+        tri_product((t.as_mut(), FULL), Accum::Replace, (p.as_ref().transpose(), FULL), (at.as_ref(), LOWER), 1.0);
+        for col in t.data.chunks_exact_mut(n) {
+            col.iter_mut().zip(upstream).for_each(|(x, &wi)| *x *= wi);
         }
-        at.data.iter_mut().for_each(|x| *x *= -w_sum);
-        gemm(at.as_mut(), Accum::Add, q.as_ref(), t.as_ref(), 1.0);
-        zero_above_diagonal(at);
+        // M = L^-1 A, lower triangular like both factors.
+        l_inv.reshape(d, d);
+        invert_lower_triangular(l_inv.as_mut(), l.as_ref(), par_for(d * d * d / 3));
+        m.reshape(d, d);
+        tri_product((m.as_mut(), LOWER), Accum::Replace, (l_inv.as_ref(), LOWER), (at.as_ref(), LOWER), 1.0);
+        // at <- tril(-w_sum L^-T M + P T); the strict upper triangle of `at` is already zero.
+        tri_product(
+            (at.as_mut(), LOWER),
+            Accum::Replace,
+            (l_inv.as_ref().transpose(), UPPER),
+            (m.as_ref(), LOWER),
+            -w_sum,
+        );
+        tri_product((at.as_mut(), LOWER), Accum::Add, (p.as_ref(), FULL), (t.as_ref(), FULL), 1.0);
     }
     GaussianGrads { p, da: at }
+}
+
+const FULL: BlockStructure = BlockStructure::Rectangular;
+const LOWER: BlockStructure = BlockStructure::TriangularLower;
+const UPPER: BlockStructure = BlockStructure::TriangularUpper;
+
+/// `dst (=|+=) alpha lhs rhs` where each of the three matrices is read or written only on
+/// the triangle its [`BlockStructure`] names (faer skips the blocks known to be zero). Rayon
+/// is used for large products as in `gemm`.
+fn tri_product(
+    (dst, dst_structure): (MatMut<'_, f64>, BlockStructure),
+    accum: Accum,
+    (lhs, lhs_structure): (MatRef<'_, f64>, BlockStructure),
+    (rhs, rhs_structure): (MatRef<'_, f64>, BlockStructure),
+    alpha: f64,
+) {
+    let par = par_for(lhs.nrows() * lhs.ncols() * rhs.ncols());
+    triangular_matmul(dst, dst_structure, accum, lhs, lhs_structure, rhs, rhs_structure, alpha, par);
 }
 
 /// Reverse pass of the Cholesky factorisation `L L^T = sym(A)`: given `Lbar`, returns

@@ -247,7 +247,7 @@ pub struct Tape {
     pub(crate) perms: Vec<Vec<usize>>,
     pub(crate) n_perms: usize,
     /// Scratch buffers for the reverse pass.
-    pub(crate) scratch: [Buf; 4],
+    pub(crate) scratch: [Buf; 5],
     /// Scratch of the dense layers (pre-activation forward, its gradient backward), kept
     /// apart from `scratch`: a buffer alternating between shapes is zero-filled by
     /// `Vec::resize` each time it grows back (measured at 3% of the RealNVP step).
