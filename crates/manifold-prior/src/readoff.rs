@@ -3,6 +3,8 @@
 //! 1. relative: count `lambda_i / lambda_max > tau` (default `tau = 1e-2`);
 //! 2. largest log-gap: the position of the largest gap between consecutive
 //!    log-eigenvalues, or `D` when every eigenvalue is above the noise floor `c s^2`;
+//!    eigenvalues below the spectrum's resolution `lambda_max D eps` count as that
+//!    resolution, so rounding-level values cannot make the largest gap;
 //! 3. noise-relative: count eigenvalues of the covariance of the encoded data `g(x)` above
 //!    `c s^2` (default `c = 50`): directions the flow could not squeeze below the noise carry
 //!    the manifold.
@@ -44,7 +46,23 @@ pub fn relative_count(eigenvalues: &[f64], tau: f64) -> usize {
 
 /// Rule 2: with eigenvalues sorted largest first, `k` such that the gap
 /// `ln lambda_k - ln lambda_{k+1}` is the largest; `D` when all eigenvalues exceed `floor`
-/// (no collapsed direction). Eigenvalues are floored at `1e-300` before taking logs.
+/// (no collapsed direction).
+///
+/// Before taking logs, every eigenvalue is raised to the resolution of the spectrum,
+/// `delta = lambda_max D eps` (`eps = f64::EPSILON`). The spectra read here are computed in
+/// floating point from a `D x D` symmetric matrix `M` (`A A^T` or a covariance): forming `M`
+/// (sums of `D` products) and a backward-stable symmetric eigensolver each perturb it by an
+/// `E` with `||E||_2` of order `D eps ||M||_2`, and by Weyl's inequality every computed
+/// eigenvalue is then within that of the exact one: `|lambda^_i - lambda_i| <= ||E||_2`,
+/// about `delta`. An eigenvalue below `delta` (exact zeros, clamped or tiny negative rounding,
+/// values like 1e-20 next to `lambda_max` near 1) cannot be told from 0 and its logarithm
+/// means nothing; at the floor they all share one value, so gaps among them vanish, and the
+/// gap into them from the smallest resolved eigenvalue `lambda_k` is `ln(lambda_k / delta)`.
+/// (Flooring at a fixed 1e-300 made the gap between the smallest nonzero value and the
+/// zeros, e.g. `ln(1e-14 / 1e-300) = 658`, the largest: the fading-squares model's `A A^T`
+/// read 940 instead of 1.) The same tolerance is the default of `numpy.linalg.matrix_rank`
+/// (`sigma_max max(m, n) eps`). `f64::MIN_POSITIVE` bounds it below for an all-zero
+/// spectrum, whose answer stays 1.
 pub fn largest_log_gap_count(eigenvalues: &[f64], floor: f64) -> usize {
     let mut v: Vec<f64> = eigenvalues.to_vec();
     v.sort_by(|a, b| b.total_cmp(a));
@@ -55,7 +73,8 @@ pub fn largest_log_gap_count(eigenvalues: &[f64], floor: f64) -> usize {
     if v.iter().all(|&l| l > floor) {
         return d;
     }
-    let logs: Vec<f64> = v.iter().map(|&l| l.max(1e-300).ln()).collect();
+    let resolution = (v[0] * d as f64 * f64::EPSILON).max(f64::MIN_POSITIVE);
+    let logs: Vec<f64> = v.iter().map(|&l| l.max(resolution).ln()).collect();
     let (mut best, mut best_gap) = (d, f64::NEG_INFINITY);
     for k in 0..d - 1 {
         let gap = logs[k] - logs[k + 1];
@@ -305,6 +324,28 @@ mod tests {
         assert_eq!(largest_log_gap_count(&[0.85, 1e-6, 9e-7], 5e-3), 1);
         assert_eq!(relative_count(&[0.0, 0.0], 1e-2), 0);
         assert_eq!(ratio(&[4.0, 2.0]), 2.0);
+    }
+
+    #[test]
+    fn log_gap_ignores_eigenvalues_below_the_resolution_of_the_spectrum() {
+        // The final A A^T of the fading-squares model (D = 1024): one direction, a cloud of
+        // collapsed ones (1e-8 down to 1e-14), and 84 at rounding level (exact zeros after
+        // `Spectrum` clamps, or tiny negatives from a raw eigensolver). Floored at 1e-300, the
+        // zeros made the largest gap the one below the cloud: 940 instead of 1.
+        let mut spec = vec![0.85];
+        spec.extend((0..939).map(|i| 10f64.powf(-8.0 - 6.0 * i as f64 / 938.0)));
+        spec.extend([0.0; 80]);
+        spec.extend([-1e-17, -3e-18, -2e-20, -1e-16]);
+        assert_eq!(spec.len(), 1024);
+        assert_eq!(largest_log_gap_count(&spec, 50.0 * 1e-4), 1);
+        spec.reverse();
+        assert_eq!(largest_log_gap_count(&spec, 50.0 * 1e-4), 1, "the order of the input is irrelevant");
+        // A resolved small eigenvalue is still an eigenvalue: the gap to it, not the one
+        // below it into the zeros, decides.
+        assert_eq!(largest_log_gap_count(&[1.0, 1e-10, 0.0], 1e-3), 1);
+        assert_eq!(largest_log_gap_count(&[0.9, 0.3, 0.0, 0.0, -1e-18], 1e-3), 2);
+        // Everything at rounding level: no gap anywhere, the first position (as before).
+        assert_eq!(largest_log_gap_count(&[0.0, 0.0, 0.0], 1e-3), 1);
     }
 
     #[test]

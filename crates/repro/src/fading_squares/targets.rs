@@ -285,7 +285,7 @@ impl Measurements {
         );
         sec.note(format!(
             "Intrinsic dimension by the rules of method.md section 2 (relative: lambda_i / lambda_1 > {}; \
-             log-gap: the largest gap of ln lambda; noise-relative: lambda_i > {} s^2) and the spread \
+             log-gap: the largest gap of ln lambda, values below lambda_1 D eps raised to it; noise-relative: lambda_i > {} s^2) and the spread \
              study's spread log-gap, on A A^T with the moving average of A (the read-off), with the final \
              A, and on the covariance of g(x) over {} fresh images.",
             fmt_number(ro.tau),
