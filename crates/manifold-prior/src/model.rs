@@ -101,7 +101,9 @@ pub trait Model {
 pub struct SpreadFlow {
     /// Parameters of the flow and the prior.
     pub store: ParamStore,
-    /// Exponential moving average of the parameters (the prior's are updated by the trainer).
+    /// Exponential moving average of the prior's parameters (`mu`, `A`), updated by the
+    /// trainer. It is a copy of the whole store, but the flow's entries are never updated
+    /// (they keep their values from construction): read only the prior from it.
     pub ema: ParamStore,
     /// The flow `g` (data to latent).
     pub flow: Flow,
@@ -155,12 +157,18 @@ impl SpreadFlow {
         self.sample_with(n, seed, ParamSource::Current)
     }
 
-    /// Samples with the current or the moving-average parameters.
+    /// `n` samples `x = unstandardise(f(mu + A e))` with the prior's parameters `mu`, `A` from
+    /// `source` and the flow's always from the current parameters.
+    ///
+    /// The moving average is of the prior only (method.md section 2: "keep an exponential
+    /// moving average of A for the read-off"; [`Model::tracked_params`]): the trainer never
+    /// updates the flow's entries of the EMA store, which keep their values from construction.
+    /// Decoding with them would run an untrained flow, so `ParamSource::Ema` means "the
+    /// averaged prior, decoded by the trained flow". The latent draws are those of
+    /// [`SpreadFlow::sample_latent`] with the same seed.
     pub fn sample_with(&self, n: usize, seed: u64, source: ParamSource) -> Mat<f64> {
-        let store = self.params(source);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let z = self.prior.sample(store, n, &mut rng);
-        self.scaler.inverse(self.flow.decode(store, z.as_ref()).0.as_ref())
+        let z = self.sample_latent(n, seed, source);
+        self.scaler.inverse(self.flow.decode(&self.store, z.as_ref()).0.as_ref())
     }
 
     /// `n` samples of the prior `N(mu, A A^T)` in latent space.
@@ -169,7 +177,9 @@ impl SpreadFlow {
         self.prior.sample(self.params(source), n, &mut rng)
     }
 
-    /// The parameter values to use.
+    /// The parameter store of `source`. The EMA store's flow entries are stale (see
+    /// [`SpreadFlow::ema`]): use it for the prior's parameters only, and the current store for
+    /// the flow, as [`SpreadFlow::sample_with`] does.
     pub fn params(&self, source: ParamSource) -> &ParamStore {
         match source {
             ParamSource::Current => &self.store,
@@ -283,7 +293,8 @@ pub enum ParamSource {
     /// The values after the last optimiser step.
     #[default]
     Current,
-    /// The exponential moving average kept by the trainer.
+    /// The exponential moving average kept by the trainer, which is of the prior's
+    /// parameters only: queries that also need the flow use its current parameters.
     Ema,
 }
 
