@@ -112,20 +112,21 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         name: "spread-study",
         summary: "when the learned prior reveals the intrinsic dimension (noise x placement x conditioner x seeds); \
                   --quick for a reduced grid",
-        typical_time: "~ 40 min (extrapolated)",
+        typical_time: "~ 45 min (measured: 66 min on a loaded 2-core machine, 5,340 CPU-s)",
         run: Some(spread_study::run),
         quick: Some(&SPREAD_STUDY_QUICK),
         random_noise: None,
     },
 ];
 
-/// `spread-study --quick`: 4 manifolds x s in {0.01, 0.03} x 2 placements x the paper
-/// conditioner x 3 seeds, 10k steps (see [`spread_study::GridSize::Quick`]).
+/// `spread-study --quick`: 5 manifolds (the 4 graph manifolds and the circle as a closed
+/// control) x s in {0.01, 0.03} x 2 placements x the paper conditioner x 3 seeds, 10k steps
+/// (see [`spread_study::GridSize::Quick`]).
 pub const SPREAD_STUDY_QUICK: ExperimentInfo = ExperimentInfo {
     name: "spread-study",
-    summary: "spread study, reduced grid (--quick): 4 manifolds x s in {0.01, 0.03} x 2 placements x paper \
-              conditioner x 3 seeds, 10k steps",
-    typical_time: "~ 1 min",
+    summary: "spread study, reduced grid (--quick): 5 manifolds (4 graphs + the circle as a control) x s in \
+              {0.01, 0.03} x 2 placements x paper conditioner x 3 seeds, 10k steps",
+    typical_time: "~ 3 min (measured 2-3 min)",
     run: Some(spread_study::run_quick),
     quick: None,
     random_noise: None,
@@ -182,6 +183,30 @@ mod tests {
         let mut report = fig1::synthetic::measurements().report(serde_json::json!({"fake": true}));
         report.outputs = written;
         Ok(report)
+    }
+
+    #[test]
+    fn the_quick_spread_study_summary_describes_the_grid_it_runs() {
+        use spread_study::{Grid, GridSize, StudyManifold};
+        let grid = Grid::new(GridSize::Quick, 5, None);
+        let text = SPREAD_STUDY_QUICK.summary;
+        let spreads = grid.spreads.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ");
+        let closed = grid.manifolds.iter().filter(|m| m.is_closed()).count();
+        assert_eq!((grid.manifolds.len() - closed, closed), (StudyManifold::GRAPHS.len(), 1));
+        for part in [
+            format!(
+                "{} manifolds ({} graphs + the circle as a control)",
+                grid.manifolds.len(),
+                grid.manifolds.len() - closed
+            ),
+            format!("s in {{{spreads}}}"),
+            format!("{} placements", grid.placements.len()),
+            format!("{} seeds", grid.seeds.len()),
+            format!("{}k steps", grid.steps() / 1000),
+        ] {
+            assert!(text.contains(&part), "the --quick summary lacks {part:?}: {text}");
+        }
+        assert_eq!(grid.conditioners.len(), 1);
     }
 
     #[test]
