@@ -73,7 +73,7 @@ pub fn largest_log_gap_count(eigenvalues: &[f64], floor: f64) -> usize {
     if v.iter().all(|&l| l > floor) {
         return d;
     }
-    let resolution = (v[0] * d as f64 * f64::EPSILON).max(f64::MIN_POSITIVE);
+    let resolution = spectrum_resolution(v[0], d);
     let logs: Vec<f64> = v.iter().map(|&l| l.max(resolution).ln()).collect();
     let (mut best, mut best_gap) = (d, f64::NEG_INFINITY);
     for k in 0..d - 1 {
@@ -84,6 +84,12 @@ pub fn largest_log_gap_count(eigenvalues: &[f64], floor: f64) -> usize {
         }
     }
     best
+}
+
+/// The resolution `lambda_max D eps` of a computed spectrum of a `D x D` symmetric matrix
+/// (see [`largest_log_gap_count`]), bounded below by `f64::MIN_POSITIVE`.
+fn spectrum_resolution(lambda_max: f64, d: usize) -> f64 {
+    (lambda_max * d as f64 * f64::EPSILON).max(f64::MIN_POSITIVE)
 }
 
 /// Rule 3: the number of eigenvalues above `c s^2`.
@@ -121,7 +127,11 @@ pub fn spread_log_gap_count(eigenvalues: &[f64], spread: f64) -> usize {
 /// over spectra of runs at different noise levels: `spectra[r] = (s_r, eigenvalues_r)`.
 /// A direction whose variance scales like the noise has slope near 1 (or more, if the flow
 /// squeezes it further at small `s`); one carrying the manifold keeps its variance whatever
-/// `s` is, slope near 0. Eigenvalues are floored at `1e-300` before taking logs.
+/// `s` is, slope near 0. A rank whose eigenvalue is at or below its spectrum's resolution
+/// `lambda_max D eps` in any run (exact zeros, rounding) has no meaningful logarithm; it
+/// is a collapsed direction, not a manifold one, and its slope is `+inf` (so
+/// [`noise_sweep_count`] never counts it). Flooring such values at a fixed constant would
+/// give them slope 0, the signature of a manifold direction.
 ///
 /// # Panics
 /// If fewer than two spectra are given, the spectra differ in length, or all noise levels
@@ -137,18 +147,23 @@ pub fn noise_sweep_slopes(spectra: &[(f64, &[f64])]) -> Vec<f64> {
     let x_mean = xs.iter().sum::<f64>() / xs.len() as f64;
     let sxx: f64 = xs.iter().map(|x| (x - x_mean).powi(2)).sum();
     assert!(sxx > 0.0, "noise_sweep_slopes: the noise levels must differ");
-    let sorted: Vec<Vec<f64>> = spectra
+    // ln lambda per rank, largest first; None below the spectrum's resolution.
+    let sorted: Vec<Vec<Option<f64>>> = spectra
         .iter()
         .map(|(_, e)| {
-            let mut v: Vec<f64> = e.iter().map(|&l| l.max(1e-300).ln()).collect();
+            let mut v = e.to_vec();
             v.sort_by(|a, b| b.total_cmp(a));
-            v
+            let resolution = spectrum_resolution(v.first().copied().unwrap_or(0.0), d);
+            v.iter().map(|&l| (l > resolution).then(|| l.ln())).collect()
         })
         .collect();
     (0..d)
         .map(|i| {
-            let y_mean = sorted.iter().map(|v| v[i]).sum::<f64>() / sorted.len() as f64;
-            let sxy: f64 = xs.iter().zip(&sorted).map(|(x, v)| (x - x_mean) * (v[i] - y_mean)).sum();
+            let Some(ys) = sorted.iter().map(|v| v[i]).collect::<Option<Vec<f64>>>() else {
+                return f64::INFINITY;
+            };
+            let y_mean = ys.iter().sum::<f64>() / ys.len() as f64;
+            let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - x_mean) * (y - y_mean)).sum();
             sxy / sxx
         })
         .collect()
@@ -404,6 +419,17 @@ mod tests {
         let slopes = noise_sweep_slopes(&[(0.01, &p), (0.1, &q)]);
         assert!((slopes[0] - 0.2).abs() < 1e-9 && (slopes[1] - 2.0).abs() < 1e-9, "{slopes:?}");
         assert_eq!(noise_sweep_count(&[(0.1, &q), (0.01, &p)], 0.5), 1);
+    }
+
+    #[test]
+    fn noise_sweep_never_counts_ranks_below_the_resolution_of_a_spectrum() {
+        // One manifold direction, one that scales with the noise, and ranks that collapsed to
+        // exact zeros (or rounding) in one or both runs: those are not manifold directions.
+        let (lo, hi) = (vec![1.0, 2e-4, 0.0, 1e-18, 0.0], vec![1.1, 2e-2, 0.0, 3e-4, -1e-19]);
+        let slopes = noise_sweep_slopes(&[(0.01, &lo), (0.1, &hi)]);
+        assert!(slopes[0].abs() < 0.05 && (slopes[1] - 1.0).abs() < 1e-9, "{slopes:?}");
+        assert!(slopes[2..].iter().all(|b| *b == f64::INFINITY), "{slopes:?}");
+        assert_eq!(noise_sweep_count(&[(0.01, &lo), (0.1, &hi)], 0.5), 1);
     }
 
     #[test]
