@@ -738,7 +738,7 @@ where
 }
 
 /// Draw the 1-D embedding onto `root` (`EMBEDDING_SIZE` expected): each fresh image at
-/// (projection on the top eigenvector, brightness), and below the chart [`THUMBNAILS`]
+/// (projection on the top eigenvector, brightness), and below the chart `THUMBNAILS` (15)
 /// images in projection order, each tied by a line to its place on the axis.
 pub fn draw_embedding<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &FadingSquaresFigures) -> anyhow::Result<()>
 where
