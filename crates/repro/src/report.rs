@@ -359,7 +359,10 @@ impl Report {
     }
 
     /// Fill `versions`: the workspace version, the dependency versions recorded from
-    /// `Cargo.lock` at build time, rustc, and the git commit of the working directory.
+    /// `Cargo.lock` at build time, rustc, and `git`, the commit the binary was built from.
+    /// When the working directory is at another commit, or has uncommitted changes, when the
+    /// report is written, its `git describe --dirty` is added as `git_worktree` (a binary
+    /// built before later commits, or from a dirty tree, is then visible as such).
     pub fn stamp_versions(&mut self) {
         self.versions.insert("manifold-flows".into(), env!("CARGO_PKG_VERSION").into());
         for pair in env!("REPRO_DEP_VERSIONS").split(';') {
@@ -368,8 +371,13 @@ impl Report {
             }
         }
         self.versions.insert("rustc".into(), env!("REPRO_RUSTC_VERSION").into());
-        if let Some(commit) = git_commit() {
-            self.versions.insert("git".into(), commit);
+        let built = env!("REPRO_BUILD_COMMIT");
+        if !built.is_empty() {
+            self.versions.insert("git".into(), built.into());
+        }
+        if let Some(worktree) = git_commit().filter(|w| built.is_empty() || w != built) {
+            let key = if built.is_empty() { "git" } else { "git_worktree" };
+            self.versions.insert(key.into(), worktree);
         }
     }
 
