@@ -1,4 +1,4 @@
-//! Benchmarks of the prior's linear algebra at the MNIST size (issue 8, "Speed"): the tape's
+//! Benchmarks of the prior's linear algebra at the fading-squares size (issue 8, "Speed"): the tape's
 //! Cholesky with its log-determinant, and the fused spread-Gaussian log-density
 //! `gaussian_log_prob` at `D = 1024`, batch 100, `s = 0.01`, each forward and backward.
 //!
