@@ -7,6 +7,7 @@ use faer::{Accum, MatRef, Par};
 
 use crate::buf::Buf;
 use crate::conv::Conv2dShape;
+use crate::linalg::SpreadFactor;
 use crate::simd::dispatch;
 use crate::store::{ParamId, ParamStore};
 
@@ -133,13 +134,15 @@ pub(crate) enum Op {
     SolveLower(u32, u32),
     /// `2 sum_i log L_ii` of a Cholesky factor.
     LogDetCholesky(u32),
-    /// Per-row Gaussian log-density; `aux` slot holds `[L, L^-1 Y^T]`.
+    /// Per-row Gaussian log-density minus `0.5 noise_variance tr(S^-1)`; `aux` slots hold
+    /// `[L, L^-1, L^-1 Y^T]`; `job` indexes the buffers of its dense gradient term.
     GaussianLogProb {
         z: u32,
         a: u32,
         mu: Option<u32>,
-        s: f64,
+        noise_variance: f64,
         aux: u32,
+        job: u32,
     },
     /// 2-D convolution `conv(x; w) + b`; `aux` slot holds the patch matrix (im2col).
     Conv2d {
@@ -199,6 +202,12 @@ pub enum TapeError {
         /// The diagonal index where `A` vanishes.
         index: usize,
     },
+    /// [`Tape::gaussian_log_prob_factored`] was given the factor of another matrix.
+    #[error("gaussian_log_prob_factored: the SpreadFactor does not factor A A^T + s^2 I of this A (row {row} differs)")]
+    FactorMismatch {
+        /// The first row whose squared norm differs.
+        row: usize,
+    },
 }
 
 static NEXT_TAPE_ID: AtomicU32 = AtomicU32::new(1);
@@ -248,6 +257,10 @@ pub struct Tape {
     pub(crate) n_perms: usize,
     /// Scratch buffers for the reverse pass.
     pub(crate) scratch: [Buf; 5],
+    /// Buffers of the dense gradient term of each `GaussianLogProb` node (computed
+    /// concurrently with the rest of the reverse pass, so kept apart from `scratch`).
+    pub(crate) dense_jobs: Vec<[Buf; 4]>,
+    pub(crate) n_dense_jobs: usize,
     /// Scratch of the dense layers (pre-activation forward, its gradient backward), kept
     /// apart from `scratch`: a buffer alternating between shapes is zero-filled by
     /// `Vec::resize` each time it grows back (measured at 3% of the RealNVP step).
@@ -323,6 +336,8 @@ impl Tape {
             perms: Vec::new(),
             n_perms: 0,
             scratch: Default::default(),
+            dense_jobs: Vec::new(),
+            n_dense_jobs: 0,
             layer_scratch: Buf::default(),
             profile: None,
         }
@@ -360,6 +375,7 @@ impl Tape {
         self.ops.clear();
         self.needs.clear();
         self.n_aux = 0;
+        self.n_dense_jobs = 0;
         self.n_perms = 0;
         self.epoch = self.epoch.wrapping_add(1);
     }
@@ -965,11 +981,11 @@ impl Tape {
     /// `mu` an optional `1 x d` row (zero when `None`), `s >= 0` a constant. Output `n x 1`:
     /// `-0.5 (d ln(2 pi) + ln det S + y_i^T S^-1 y_i)`, `y_i = z_i - mu`.
     ///
-    /// One Cholesky factorisation of `S` per call. With `s = 0` the factor is `A` itself (the
-    /// signs of its columns fixed so its diagonal is positive), which needs a non-singular `A`.
-    /// The reverse pass, with upstream weights `w_i` and `G = 0.5 sum_i w_i (S^-1 y_i y_i^T
-    /// S^-1 - S^-1)`, gives `d/dA = tril(2 G A)`, `d/dz_i = -w_i S^-1 y_i`,
-    /// `d/dmu = sum_i w_i S^-1 y_i`.
+    /// One Cholesky factorisation of `S` per call (a [`SpreadFactor`]). With `s = 0` the
+    /// factor is `A` itself (the signs of its columns fixed so its diagonal is positive),
+    /// which needs a non-singular `A`. The reverse pass, with upstream weights `w_i` and
+    /// `G = 0.5 sum_i w_i (S^-1 y_i y_i^T S^-1 - S^-1)`, gives `d/dA = tril(2 G A)`,
+    /// `d/dz_i = -w_i S^-1 y_i`, `d/dmu = sum_i w_i S^-1 y_i`.
     ///
     /// # Errors
     /// [`TapeError::SingularCovariance`] for `s = 0` and a zero diagonal entry of `A`;
@@ -979,6 +995,40 @@ impl Tape {
     /// If shapes disagree or `s` is negative or not finite.
     #[track_caller]
     pub fn gaussian_log_prob(&mut self, z: Var, a: Var, mu: Option<Var>, s: f64) -> Result<Var, TapeError> {
+        self.check(a, "gaussian_log_prob");
+        let factor = SpreadFactor::new(self.values[a.index()].as_ref(), s)?;
+        self.gaussian_log_prob_factored(z, a, mu, factor, 0.0)
+    }
+
+    /// [`Tape::gaussian_log_prob`] with the factorisation of `S = A A^T + s^2 I` done
+    /// beforehand (possibly concurrently with the recording of `z`), and optionally the
+    /// expectation over Gaussian noise on `z` in closed form:
+    ///
+    /// `out_i = E_{eps ~ N(0, v I)} log N(z_i + eps; mu, S) = log N(z_i; mu, S) - 0.5 v tr(S^-1)`
+    ///
+    /// with `v = noise_variance >= 0` (`v = 0` is [`Tape::gaussian_log_prob`]). The extra
+    /// reverse-pass term is `d/dA = v sum_i w_i tril(S^-2 A)`.
+    ///
+    /// In the reverse pass, when `a` is a parameter read with [`Tape::param`] and `d` is
+    /// large, the dense part of `d/dA` (`tril(S^-1 A)`, which needs `A` and the factor only)
+    /// is computed on another thread while the reverse pass goes on through the rest of the
+    /// graph, and added to the parameter's gradient at the end.
+    ///
+    /// # Errors
+    /// [`TapeError::FactorMismatch`] when `factor` is not the factor of this `a` (its
+    /// `diag(L L^T)` differs from the squared row norms of `tril(a)` plus `s^2`).
+    ///
+    /// # Panics
+    /// If shapes disagree or `noise_variance` is negative or not finite.
+    #[track_caller]
+    pub fn gaussian_log_prob_factored(
+        &mut self,
+        z: Var,
+        a: Var,
+        mu: Option<Var>,
+        factor: SpreadFactor,
+        noise_variance: f64,
+    ) -> Result<Var, TapeError> {
         let (n, d) = self.dims(z, "gaussian_log_prob");
         let (ra, ca) = self.dims(a, "gaussian_log_prob");
         assert!(ra == d && ca == d, "gaussian_log_prob: z is {n}x{d} but a is {ra}x{ca} (expected {d}x{d})");
@@ -986,23 +1036,35 @@ impl Tape {
             let (rm, cm) = self.dims(mu, "gaussian_log_prob");
             assert!((rm, cm) == (1, d), "gaussian_log_prob: z is {n}x{d} but mu is {rm}x{cm} (expected 1x{d})");
         }
-        assert!(s >= 0.0 && s.is_finite(), "gaussian_log_prob: spread s = {s} must be finite and >= 0");
-        // Two auxiliary slots: [aux] = L (Cholesky factor of S), [aux + 1] = W^T = L^-1 Y^T.
+        assert!(
+            noise_variance >= 0.0 && noise_variance.is_finite(),
+            "gaussian_log_prob: noise variance {noise_variance} must be finite and >= 0"
+        );
+        if let Some(row) = factor.mismatched_row(&self.values[a.index()]) {
+            return Err(TapeError::FactorMismatch { row });
+        }
+        // Three auxiliary slots: [aux] = L (Cholesky factor of S), [aux + 1] = L^-1,
+        // [aux + 2] = W^T = L^-1 Y^T.
         let aux = self.n_aux as u32;
-        self.n_aux += 2;
+        self.n_aux += 3;
         while self.aux.len() < self.n_aux {
             self.aux.push(Buf::default());
         }
-        let op = Op::GaussianLogProb { z: z.index, a: a.index, mu: mu.map(|m| m.index), s, aux };
-        let out = self.push(op, n, 1);
-        let res = crate::linalg::gaussian_forward(self, out, z.index, a.index, mu.map(|m| m.index), s, aux);
-        if let Err(e) = res {
-            self.pop();
-            self.n_aux -= 2;
-            return Err(e);
+        let job = self.n_dense_jobs as u32;
+        self.n_dense_jobs += 1;
+        while self.dense_jobs.len() < self.n_dense_jobs {
+            self.dense_jobs.push(Default::default());
         }
+        {
+            let (l, rest) = self.aux[aux as usize..].split_at_mut(1);
+            factor.into_slots(&mut l[0], &mut rest[0]);
+        }
+        let op = Op::GaussianLogProb { z: z.index, a: a.index, mu: mu.map(|m| m.index), noise_variance, aux, job };
+        let out = self.push(op, n, 1);
+        crate::linalg::gaussian_forward(self, out, z.index, mu.map(|m| m.index), noise_variance, aux);
         Ok(self.var(out))
     }
+
     /// A stride-1, zero-padded 2-D convolution of a batch of images (see [`Conv2dShape`] for
     /// the layout): `x` is `n x (C_in H W)`, one channel-major image per row; `w` is
     /// `C_out x (C_in k k)` (PyTorch's `[out, in, ky, kx]` flattened); `b` is `1 x C_out`.

@@ -285,6 +285,12 @@ fn cholesky_family_matches_finite_differences_at_64() {
 
 /// `log N(z; mu, A A^T + s^2 I)` recorded with the generic ops.
 fn generic_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64) -> Var {
+    generic_expected_gaussian(t, z, a, mu, s, 0.0)
+}
+
+/// `log N(z; mu, S) - 0.5 v tr(S^-1)`, `S = A A^T + s^2 I`, recorded with the generic ops
+/// (`tr(S^-1) = |L^-1|_F^2` with `L^-1` from a solve against the identity).
+fn generic_expected_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64, v: f64) -> Var {
     let (n, d) = t.shape(z);
     let at = t.tril(a);
     let cov = t.matmul_t(at, Transpose::No, at, Transpose::Yes);
@@ -296,7 +302,15 @@ fn generic_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64) -> Var {
     let w2 = t.square(w);
     let quad = t.col_sum(w2); // 1 x n
     let ld = t.log_det_cholesky(l);
-    let c = t.add_scalar(ld, d as f64 * (2.0 * std::f64::consts::PI).ln());
+    let mut c = t.add_scalar(ld, d as f64 * (2.0 * std::f64::consts::PI).ln());
+    if v > 0.0 {
+        let eye = t.leaf_from_fn(d, d, |i, j| if i == j { 1.0 } else { 0.0 });
+        let l_inv = t.solve_lower(l, eye);
+        let sq = t.square(l_inv);
+        let trace = t.sum(sq);
+        let term = t.mul_scalar(trace, v);
+        c = t.add(c, term);
+    }
     let tot = t.add(quad, c);
     let out = t.mul_scalar(tot, -0.5);
     let _ = n;
@@ -381,7 +395,7 @@ fn gaussian_grads(
     a: &Mat<f64>,
     mu: &Mat<f64>,
     w: &[f64],
-    s: f64,
+    (s, v): (f64, f64),
     fused: bool,
 ) -> (Vec<f64>, [Mat<f64>; 3]) {
     let n = z.nrows();
@@ -390,9 +404,10 @@ fn gaussian_grads(
     let mut t = Tape::new();
     let [zv, av, mv] = ids.map(|id| t.param(&store, id));
     let (out, weights) = if fused {
-        (t.gaussian_log_prob(zv, av, Some(mv), s).unwrap(), t.leaf_from_fn(n, 1, |i, _| w[i]))
+        let factor = SpreadFactor::new(store.value(ids[1]), s).unwrap();
+        (t.gaussian_log_prob_factored(zv, av, Some(mv), factor, v).unwrap(), t.leaf_from_fn(n, 1, |i, _| w[i]))
     } else {
-        (generic_gaussian(&mut t, zv, av, mv, s), t.leaf_from_fn(1, n, |_, j| w[j]))
+        (generic_expected_gaussian(&mut t, zv, av, mv, s, v), t.leaf_from_fn(1, n, |_, j| w[j]))
     };
     let values = (0..n).map(|i| if fused { t.value(out)[(i, 0)] } else { t.value(out)[(0, i)] }).collect();
     let weighted = t.mul(out, weights);
@@ -402,7 +417,9 @@ fn gaussian_grads(
 }
 
 /// The structured kernels (triangular products, `L^-1` formed once) only show their block
-/// recursion above faer's small-size thresholds; compare them with the generic path there.
+/// recursion above faer's small-size thresholds, and the dense term of `dA` runs on its own
+/// thread there (`a` is a parameter): compare both with the generic path, with and without
+/// the closed-form noise expectation.
 #[test]
 fn gaussian_log_prob_matches_generic_path_at_block_sizes() {
     let (n, d, s) = (37, 150, 0.05);
@@ -417,22 +434,94 @@ fn gaussian_log_prob_matches_generic_path_at_block_sizes() {
     }
     let mu = random_mat(&mut rng, 1, d, -0.5, 0.5);
     let w: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let (fv, fg) = gaussian_grads(&z, &a, &mu, &w, s, true);
-    let (gv, gg) = gaussian_grads(&z, &a, &mu, &w, s, false);
-    for (f, g) in fv.iter().zip(&gv) {
-        assert!((f - g).abs() <= 1e-9 * (1.0 + g.abs()), "value: fused {f} vs generic {g}");
-    }
-    for (k, name) in ["z", "a", "mu"].iter().enumerate() {
-        let scale = gg[k].norm_max().max(1.0);
-        let diff = (&fg[k] - &gg[k]).norm_max();
-        assert!(diff <= 1e-9 * scale, "d{name}: max difference {diff:e} (scale {scale:e})");
-    }
-    // Only the lower triangle of A gets a gradient.
-    for j in 0..d {
-        for i in 0..j {
-            assert_eq!(fg[1][(i, j)], 0.0);
+    for v in [0.0, s * s] {
+        let (fv, fg) = gaussian_grads(&z, &a, &mu, &w, (s, v), true);
+        let (gv, gg) = gaussian_grads(&z, &a, &mu, &w, (s, v), false);
+        for (f, g) in fv.iter().zip(&gv) {
+            assert!((f - g).abs() <= 1e-9 * (1.0 + g.abs()), "v = {v}: value: fused {f} vs generic {g}");
+        }
+        for (k, name) in ["z", "a", "mu"].iter().enumerate() {
+            let scale = gg[k].norm_max().max(1.0);
+            let diff = (&fg[k] - &gg[k]).norm_max();
+            assert!(diff <= 1e-9 * scale, "v = {v}: d{name}: max difference {diff:e} (scale {scale:e})");
+        }
+        // Only the lower triangle of A gets a gradient.
+        for j in 0..d {
+            for i in 0..j {
+                assert_eq!(fg[1][(i, j)], 0.0);
+            }
         }
     }
+}
+
+proptest! {
+    #![proptest_config(config(16))]
+
+    /// `E_eps log N(z + eps; mu, S)` for `eps ~ N(0, v I)` in closed form: values against the
+    /// generic path, gradients against finite differences, with `a` a computed node (so the
+    /// dense term of `dA` is formed in line).
+    #[test]
+    fn expected_gaussian_log_prob_matches_generic_path_and_finite_differences(seed in any::<u64>(), n in 1usize..5, d in 1usize..5) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let z = random_mat(&mut rng, n, d, -1.0, 1.0);
+        let mut a = random_mat(&mut rng, d, d, -1.0, 1.0);
+        a[(d - 1, d - 1)] = 0.0;
+        let mu = random_mat(&mut rng, 1, d, -0.5, 0.5);
+        let (s, v) = (0.3, 0.2);
+        let w: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let (fv, _) = gaussian_grads(&z, &a, &mu, &w, (s, v), true);
+        let (gv, _) = gaussian_grads(&z, &a, &mu, &w, (s, v), false);
+        for (f, g) in fv.iter().zip(&gv) {
+            prop_assert!((f - g).abs() <= 1e-10 * (1.0 + g.abs()), "fused {f} vs generic {g}");
+        }
+        let check = check_gradients(&[z, a, mu], 1e-6, |t, vars| {
+            let a2 = t.mul_scalar(vars[1], 1.0);
+            let factor = SpreadFactor::new(t.value(a2), s).unwrap();
+            let lp = t.gaussian_log_prob_factored(vars[0], a2, Some(vars[2]), factor, v).unwrap();
+            weighted_sum(t, lp, seed)
+        });
+        prop_assert!(check.max_rel_error() < TOL, "{:?}", check.rel_errors);
+    }
+}
+
+/// The closed form is the mean over noise draws: a Monte-Carlo average of
+/// `log N(z + eps; mu, S)` over 20,000 draws lands within 4 standard errors of it.
+#[test]
+fn expected_gaussian_log_prob_is_the_mean_over_noise() {
+    let (d, s, v) = (3, 0.2, 0.09_f64);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let a = random_mat(&mut rng, d, d, -1.0, 1.0);
+    let z = random_mat(&mut rng, 1, d, -1.0, 1.0);
+    let draws = 20_000;
+    let noisy = Mat::from_fn(draws, d, |_, j| z[(0, j)] + v.sqrt() * gauss(&mut rng));
+    let mut t = Tape::no_grad();
+    let (zv, nv, av) = (t.leaf(z.as_ref()), t.leaf(noisy.as_ref()), t.leaf(a.as_ref()));
+    let factor = SpreadFactor::new(a.as_ref(), s).unwrap();
+    let exact = t.gaussian_log_prob_factored(zv, av, None, factor, v).unwrap();
+    let samples = t.gaussian_log_prob(nv, av, None, s).unwrap();
+    let values: Vec<f64> = (0..draws).map(|i| t.value(samples)[(i, 0)]).collect();
+    let mean = values.iter().sum::<f64>() / draws as f64;
+    let sd = (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws - 1) as f64).sqrt();
+    let exact = t.value(exact)[(0, 0)];
+    assert!((mean - exact).abs() < 4.0 * sd / (draws as f64).sqrt(), "Monte Carlo {mean} vs closed form {exact}");
+}
+
+/// A standard normal draw (Box-Muller).
+fn gauss(rng: &mut ChaCha8Rng) -> f64 {
+    let (u, w): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * w).cos()
+}
+
+#[test]
+fn gaussian_log_prob_factored_rejects_the_factor_of_another_matrix() {
+    let mut t = Tape::new();
+    let z = t.leaf(Mat::zeros(3, 2).as_ref());
+    let a = faer::mat![[1.0, 0.0], [0.5, 2.0]];
+    let av = t.leaf(a.as_ref());
+    let other = faer::mat![[1.0, 0.0], [0.5, 2.1]];
+    let err = t.gaussian_log_prob_factored(z, av, None, SpreadFactor::new(other.as_ref(), 0.1).unwrap(), 0.0);
+    assert_eq!(err.unwrap_err(), TapeError::FactorMismatch { row: 1 });
+    assert!(t.gaussian_log_prob_factored(z, av, None, SpreadFactor::new(a.as_ref(), 0.1).unwrap(), 0.0).is_ok());
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! the [`Model`] seam the trainer drives.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use autodiff_lite::{ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{ParamId, ParamStore, SpreadFactor, Tape, Var};
 use faer::{Mat, MatRef};
 use flow_core::{Bijector, Flow, FlowSpec, LogDet};
 use rand::SeedableRng;
@@ -26,6 +27,12 @@ pub enum NoiseMode {
     /// `eps = s` in every coordinate: the released notebook's behaviour (almost certainly a
     /// typo), kept to compare with the authors' printed losses.
     ConstShift,
+    /// No draw: the loss is the expectation over `eps ~ N(0, s^2 I)` of the
+    /// [`NoiseMode::Random`] loss, in closed form,
+    /// `E_eps[-log N(g(x) + eps; mu, S)] = -log N(g(x); mu, S) + 0.5 s^2 tr(S^-1)`.
+    /// The same objective as `Random` with no Monte-Carlo noise in its gradient. Latent
+    /// placement only (the expectation through `g` has no closed form).
+    Expected,
 }
 
 /// Where the spread noise enters.
@@ -48,6 +55,33 @@ pub struct SpreadConfig {
     pub noise: NoiseMode,
     /// Latent (paper) or data placement.
     pub placement: SpreadPlacement,
+}
+
+impl SpreadConfig {
+    /// Check the settings.
+    ///
+    /// # Errors
+    /// [`PriorError::Config`] for a non-positive or non-finite `s`, or
+    /// [`NoiseMode::Expected`] with [`SpreadPlacement::Data`].
+    pub fn validate(&self) -> Result<(), PriorError> {
+        if !(self.s > 0.0 && self.s.is_finite()) {
+            return Err(PriorError::Config(format!("the spread s must be positive and finite, got {}", self.s)));
+        }
+        if self.noise == NoiseMode::Expected && self.placement == SpreadPlacement::Data {
+            return Err(PriorError::Config(
+                "noise mode 'expected' needs the latent placement: the expectation over noise on the data, \
+                 taken through the flow, has no closed form"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The variance of the noise whose expectation the prior's log-density takes in closed
+    /// form: `s^2` for [`NoiseMode::Expected`], otherwise 0.
+    pub fn expected_noise_variance(&self) -> f64 {
+        if self.noise == NoiseMode::Expected { self.s * self.s } else { 0.0 }
+    }
 }
 
 impl Default for SpreadConfig {
@@ -121,7 +155,8 @@ impl SpreadFlow {
     ///
     /// # Errors
     /// [`PriorError::NotVolumePreserving`] for a flow that is not volume-preserving, unless
-    /// `check` is [`VolumeCheck::Override`]; [`PriorError::Config`] for a non-positive `s`.
+    /// `check` is [`VolumeCheck::Override`]; [`PriorError::Config`] for invalid `spread`
+    /// settings (see [`SpreadConfig::validate`]).
     pub fn new(
         mut store: ParamStore,
         flow: Flow,
@@ -133,9 +168,7 @@ impl SpreadFlow {
         if check == VolumeCheck::Require && !flow.is_volume_preserving() {
             return Err(PriorError::NotVolumePreserving);
         }
-        if !(spread.s > 0.0 && spread.s.is_finite()) {
-            return Err(PriorError::Config(format!("the spread s must be positive and finite, got {}", spread.s)));
-        }
+        spread.validate()?;
         let prior = TriangularGaussian::new(&mut store, "prior", flow.dim(), mean);
         let ema = store.clone();
         Ok(Self { store, ema, flow, prior, spread, scaler })
@@ -273,9 +306,14 @@ impl SpreadFlow {
     ///
     /// # Errors
     /// [`PriorError::Io`], [`PriorError::Format`] (corrupted files) or
-    /// [`PriorError::Mismatch`] (weights that do not fit the architecture), naming the file.
+    /// [`PriorError::Mismatch`] (weights that do not fit the architecture), naming the file;
+    /// invalid spread settings in `model.json` are a [`PriorError::Format`].
     pub fn load(dir: &Path) -> Result<Self, PriorError> {
         let meta: SavedSpreadFlow = read_json(dir.join("model.json"))?;
+        meta.spread.validate().map_err(|e| PriorError::Format {
+            path: dir.join("model.json"),
+            message: format!("spread settings: {e}"),
+        })?;
         let store = load_params(dir.join("params.safetensors"))?;
         let flow =
             Flow::from_spec(&meta.flow, &store).map_err(|e| PriorError::Mismatch(format!("{}: {e}", dir.display())))?;
@@ -309,9 +347,30 @@ struct SavedSpreadFlow {
 
 impl SpreadFlow {
     /// The first half of the loss: the spread latent codes of a standardised batch,
-    /// `z = g(x) + eps` (latent placement) or `z = g(x + eps)` (data placement), and
-    /// `log|det dg/dx|`.
-    pub fn record_latent(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> (Var, LogDet) {
+    /// `z = g(x) + eps` (latent placement) or `z = g(x + eps)` (data placement; no draw for
+    /// [`NoiseMode::Expected`]), and `log|det dg/dx|`; meanwhile, on another thread when `D`
+    /// is large, the factorisation of the spread covariance that the second half needs.
+    pub fn record_latent(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> SpreadLatent {
+        let factorise = || {
+            let start = Instant::now();
+            // With L^-1 too (needed by NoiseMode::Expected in the forward pass anyway): at the
+            // paper's fading-squares size the flow's forward pass takes about 33 ms on one
+            // core, A A^T and the Cholesky factorisation 21 ms, the inverse another 10; forming
+            // the inverse in the reverse pass instead measured the same (82-90 ms per step
+            // either way, within this machine's noise).
+            let factor = self.prior.spread_factor(&self.store, self.spread.s).map(SpreadFactor::with_inverse);
+            (factor, start.elapsed())
+        };
+        let ((factor, factor_time), (z, log_det)) = if self.dim() >= CONCURRENT_FACTOR_MIN_DIM {
+            rayon::join(factorise, || self.record_codes(tape, batch, rng))
+        } else {
+            let codes = self.record_codes(tape, batch, rng);
+            (factorise(), codes)
+        };
+        SpreadLatent { z, log_det, factor, factor_time }
+    }
+
+    fn record_codes(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> (Var, LogDet) {
         let s = self.spread.s;
         let (n, d) = (batch.nrows(), batch.ncols());
         let mut noise = |tape: &mut Tape, v: Var| match self.spread.noise {
@@ -320,6 +379,7 @@ impl SpreadFlow {
                 tape.add(v, eps)
             }
             NoiseMode::ConstShift => tape.add_scalar(v, s),
+            NoiseMode::Expected => v,
         };
         let x = tape.leaf(batch);
         match self.spread.placement {
@@ -334,14 +394,34 @@ impl SpreadFlow {
         }
     }
 
-    /// The second half of the loss: `-(mean_i log N(z_i; mu, A A^T + s^2 I) + mean_i log|det J_i|)`.
+    /// The second half of the loss:
+    /// `-(mean_i log N(z_i; mu, A A^T + s^2 I) + mean_i log|det J_i|)`, plus
+    /// `0.5 s^2 tr(S^-1)` for [`NoiseMode::Expected`].
     ///
     /// # Errors
     /// [`PriorError`] when the spread covariance is numerically not positive definite.
-    pub fn record_prior_loss(&self, tape: &mut Tape, z: Var, log_det: LogDet) -> Result<Var, PriorError> {
-        let lp = self.prior.log_prob(tape, &self.store, z, self.spread.s)?;
-        Ok(negative_mean_log_likelihood(tape, lp, log_det))
+    pub fn record_prior_loss(&self, tape: &mut Tape, latent: SpreadLatent) -> Result<Var, PriorError> {
+        let variance = self.spread.expected_noise_variance();
+        let lp = self.prior.log_prob_factored(tape, &self.store, latent.z, latent.factor?, variance)?;
+        Ok(negative_mean_log_likelihood(tape, lp, latent.log_det))
     }
+}
+
+/// From this latent dimension on, [`SpreadFlow::record_latent`] factorises the spread
+/// covariance on its own thread (below it, a thread costs more than it saves).
+const CONCURRENT_FACTOR_MIN_DIM: usize = 128;
+
+/// The first half of a spread-KL loss on the tape (see [`SpreadFlow::record_latent`]).
+#[derive(Debug)]
+pub struct SpreadLatent {
+    /// The (spread) latent codes, `n x D`.
+    pub z: Var,
+    /// `log|det dg/dx|` per sample.
+    pub log_det: LogDet,
+    /// The factorisation of `A A^T + s^2 I`, or why it failed.
+    pub factor: Result<SpreadFactor, PriorError>,
+    /// How long the factorisation took (on its own thread when `D` is large).
+    pub factor_time: Duration,
 }
 
 impl Model for SpreadFlow {
@@ -358,8 +438,8 @@ impl Model for SpreadFlow {
     }
 
     fn record_loss(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> Result<Var, PriorError> {
-        let (z, log_det) = self.record_latent(tape, batch, rng);
-        self.record_prior_loss(tape, z, log_det)
+        let latent = self.record_latent(tape, batch, rng);
+        self.record_prior_loss(tape, latent)
     }
 
     fn tracked_params(&self) -> Vec<ParamId> {

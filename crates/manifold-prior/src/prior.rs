@@ -1,7 +1,7 @@
 //! Latent priors: the standard normal (baseline), a learnable diagonal Gaussian, and the
 //! manifold prior `N(mu, A A^T)` with `A` lower triangular, whose covariance may lose rank.
 
-use autodiff_lite::{ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{ParamId, ParamStore, SpreadFactor, Tape, Var};
 use faer::{Mat, MatRef, Side};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal as Gauss};
@@ -256,6 +256,37 @@ impl TriangularGaussian {
     /// Whether the mean is learned.
     pub fn mean_mode(&self) -> MeanMode {
         if self.mu.is_some() { MeanMode::Learned } else { MeanMode::Fixed }
+    }
+
+    /// The Cholesky factorisation of the spread covariance `A A^T + s^2 I` (and its inverse):
+    /// the `O(D^3)` part of [`Prior::log_prob`], which depends on the parameters only, so it
+    /// may be computed while the batch is being encoded. See [`SpreadFactor`].
+    ///
+    /// # Errors
+    /// [`PriorError::Tape`] when the spread covariance is numerically not positive definite
+    /// (or `s = 0` and `A` is singular).
+    pub fn spread_factor(&self, store: &ParamStore, spread: f64) -> Result<SpreadFactor, PriorError> {
+        Ok(SpreadFactor::new(store.value(self.a), spread)?)
+    }
+
+    /// [`Prior::log_prob`] with the factorisation done beforehand by
+    /// [`TriangularGaussian::spread_factor`], minus `0.5 v tr(S^-1)`: with
+    /// `v = noise_variance` this is the expectation over `eps ~ N(0, v I)` of
+    /// `log N(z + eps; mu, S)` in closed form (`v = 0`: the plain log-density).
+    ///
+    /// # Errors
+    /// [`PriorError::Tape`] when `factor` is not the factor of the stored `A`.
+    pub fn log_prob_factored(
+        &self,
+        tape: &mut Tape,
+        store: &ParamStore,
+        z: Var,
+        factor: SpreadFactor,
+        noise_variance: f64,
+    ) -> Result<Var, PriorError> {
+        let a = tape.param(store, self.a);
+        let mu = self.mu.map(|m| tape.param(store, m));
+        Ok(tape.gaussian_log_prob_factored(z, a, mu, factor, noise_variance)?)
     }
 
     /// `A = tril(a)`.

@@ -17,14 +17,21 @@ use crate::trainer::{TrainConfig, TrainError, make_optimizer, update_ema};
 pub struct StepProfile {
     /// Steps measured (after one warm-up step).
     pub steps: usize,
-    /// Recording the flow `g(x)` and the noise on the tape.
+    /// Recording the flow `g(x)` and the noise on the tape, while another thread factorises
+    /// the spread covariance (wall time until both are done).
     pub flow_forward_ms: f64,
-    /// The prior's log-density: `A A^T + s^2 I`, its Cholesky factor, the triangular solve.
+    /// Of which the factorisation of `A A^T + s^2 I` (its Cholesky factor and inverse), on
+    /// its own thread.
+    pub prior_factor_ms: f64,
+    /// The rest of the prior's log-density: the triangular solve of the batch.
     pub prior_forward_ms: f64,
-    /// The reverse pass through the flow (everything but the prior's op).
+    /// The reverse pass through the flow (everything but the prior's op), while another
+    /// thread computes the dense term of `dA`, including any wait for it at the end.
     pub flow_backward_ms: f64,
-    /// The prior op's reverse pass (`S^-1 Y^T`, `tril(2 G A)`).
+    /// The prior op's reverse pass on the main thread (`S^-1 Y^T`, the batch term of `dA`).
     pub prior_backward_ms: f64,
+    /// Of the prior's reverse pass, the dense term of `dA` (`tril(S^-1 A)`), on its own thread.
+    pub prior_dense_term_ms: f64,
     /// The optimiser update, the zeroing of the gradients and the EMA of the prior.
     pub optimizer_ms: f64,
     /// Median of the whole step (not the sum of the phase medians).
@@ -47,7 +54,7 @@ pub fn profile_spread_steps(
     let mut optimizer = make_optimizer(config);
     let tracked = model.tracked_params();
     let mut tape = Tape::new();
-    let mut samples: [Vec<f64>; 6] = Default::default();
+    let mut samples: [Vec<f64>; 8] = Default::default();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     for step in 0..=steps {
         let raw = generate(config.batch_size, &mut rng);
@@ -55,9 +62,10 @@ pub fn profile_spread_steps(
         tape.clear();
         tape.set_profiling(true);
         let t0 = Instant::now();
-        let (z, log_det) = model.record_latent(&mut tape, batch.as_ref(), &mut rng);
+        let latent = model.record_latent(&mut tape, batch.as_ref(), &mut rng);
+        let factor_time = latent.factor_time;
         let t1 = Instant::now();
-        let loss = model.record_prior_loss(&mut tape, z, log_det)?;
+        let loss = model.record_prior_loss(&mut tape, latent)?;
         let t2 = Instant::now();
         let value = tape.scalar(loss);
         if !value.is_finite() {
@@ -72,16 +80,20 @@ pub fn profile_spread_steps(
         if step == 0 {
             continue;
         }
-        let prior_backward = tape.profile().map_or(Duration::ZERO, |p| p.get("gaussian_log_prob"));
+        let op_time = |name: &str| tape.profile().map_or(Duration::ZERO, |p| p.get(name));
+        let prior_backward = op_time("gaussian_log_prob");
+        let dense_term = op_time("gaussian_log_prob (concurrent)");
         if std::env::var_os("MFLOW_PROFILE_OPS").is_some() {
             eprintln!("reverse pass by op: {:?}", tape.profile().map(|p| p.sorted()));
         }
         let backward = t3 - t2;
         let phases = [
             ms(t1 - t0),
+            ms(factor_time),
             ms(t2 - t1),
             ms(backward.saturating_sub(prior_backward)),
             ms(prior_backward),
+            ms(dense_term),
             ms(t4 - t3),
             ms(t4 - t0),
         ];
@@ -90,14 +102,24 @@ pub fn profile_spread_steps(
         }
     }
     tape.set_profiling(false);
-    let [flow_forward_ms, prior_forward_ms, flow_backward_ms, prior_backward_ms, optimizer_ms, total_ms] =
-        samples.map(|mut v| median(&mut v));
-    Ok(StepProfile {
-        steps,
+    let [
         flow_forward_ms,
+        prior_factor_ms,
         prior_forward_ms,
         flow_backward_ms,
         prior_backward_ms,
+        prior_dense_term_ms,
+        optimizer_ms,
+        total_ms,
+    ] = samples.map(|mut v| median(&mut v));
+    Ok(StepProfile {
+        steps,
+        flow_forward_ms,
+        prior_factor_ms,
+        prior_forward_ms,
+        flow_backward_ms,
+        prior_backward_ms,
+        prior_dense_term_ms,
         optimizer_ms,
         total_ms,
     })

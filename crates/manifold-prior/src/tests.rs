@@ -191,6 +191,49 @@ fn the_spread_loss_gradient_matches_finite_differences() {
     assert_eq!(tape.scalar(loss), -t2.scalar(m));
 }
 
+/// `NoiseMode::Expected` is the mean of the `Random` loss over the noise: its loss and its
+/// gradient for A match Monte-Carlo averages of the random-noise ones (same parameters, same
+/// batch) within 4 standard errors.
+#[test]
+fn the_expected_noise_loss_is_the_mean_of_the_random_noise_loss() {
+    let s = 0.2;
+    let model_with = |noise| {
+        let spread = SpreadConfig { s, noise, placement: SpreadPlacement::Latent };
+        let mut model = spread_preset(3, 2, 4, spread, Standardizer::identity(3)).unwrap();
+        let a = random_mat(&mut ChaCha8Rng::seed_from_u64(3), 3, 3);
+        model.store.set_value(model.prior.a_param(), a.as_ref());
+        model
+    };
+    let x = random_mat(&mut ChaCha8Rng::seed_from_u64(4), 8, 3);
+    let loss_and_grad = |model: &mut SpreadFlow, rng: &mut ChaCha8Rng| {
+        let mut tape = Tape::new();
+        let loss = model.record_loss(&mut tape, x.as_ref(), rng).unwrap();
+        tape.backward(loss, &mut model.store);
+        let g = model.store.grad(model.prior.a_param())[(2, 1)];
+        model.store.zero_grads();
+        (tape.scalar(loss), g)
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (exact_loss, exact_grad) = loss_and_grad(&mut model_with(NoiseMode::Expected), &mut rng);
+    let mut random = model_with(NoiseMode::Random);
+    let draws: Vec<(f64, f64)> = (0..4000).map(|_| loss_and_grad(&mut random, &mut rng)).collect();
+    for (k, exact) in [(0, exact_loss), (1, exact_grad)] {
+        let v: Vec<f64> = draws.iter().map(|d| if k == 0 { d.0 } else { d.1 }).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+        let se = sd / (v.len() as f64).sqrt();
+        assert!(
+            (mean - exact).abs() < 4.0 * se,
+            "{}: Monte Carlo {mean} +- {se} vs closed form {exact}",
+            ["loss", "dA"][k]
+        );
+    }
+    // Expected noise with data placement has no closed form: refused.
+    let spread = SpreadConfig { s, noise: NoiseMode::Expected, placement: SpreadPlacement::Data };
+    assert!(matches!(spread.validate(), Err(PriorError::Config(_))));
+    assert!(spread_preset(3, 2, 4, spread, Standardizer::identity(3)).is_err());
+}
+
 #[test]
 fn the_closed_form_prior_gradient_of_the_method_holds() {
     // method.md: with M = Y^T Y / B, G = 0.5 (S^-1 - S^-1 M S^-1), dLoss/dA = tril(2 G A).

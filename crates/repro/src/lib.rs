@@ -75,11 +75,11 @@ pub struct ExperimentInfo {
     /// The reduced variant `--quick` selects (same name and output directory, a smaller
     /// grid), if the experiment has one.
     pub quick: Option<&'static ExperimentInfo>,
-    /// The variant `--noise random` selects (same name and output directory, random spread
-    /// noise), for experiments whose default is the released code's constant shift. A variant
-    /// rather than a field of [`RunContext`], as `--quick` is, so that adding an option does
-    /// not change every experiment's context.
-    pub random_noise: Option<&'static ExperimentInfo>,
+    /// The variants `--noise <mode>` selects (same name and output directory, another spread
+    /// noise: `("random", ..)`, `("expected", ..)`), for experiments whose default is the
+    /// released code's constant shift. Variants rather than a field of [`RunContext`], as
+    /// `--quick` is, so that adding an option does not change every experiment's context.
+    pub noise_variants: &'static [(&'static str, &'static ExperimentInfo)],
 }
 
 impl ExperimentInfo {
@@ -97,16 +97,17 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         typical_time: "< 30 s",
         run: Some(fig1::run),
         quick: None,
-        random_noise: None,
+        noise_variants: &[],
     },
     ExperimentInfo {
         name: "fading-squares",
         summary: "32x32 fading squares (1024-D, ID 1) with the authors' exact model, const-shift noise \
-                  (the released code); --noise random for random spread noise",
+                  (the released code); --noise random for random spread noise, --noise expected for its \
+                  closed-form expectation",
         typical_time: "~ 11 min (measured 651 s, 125 ms per step)",
         run: Some(fading_squares::run),
         quick: None,
-        random_noise: Some(&FADING_SQUARES_RANDOM),
+        noise_variants: &[("random", &FADING_SQUARES_RANDOM), ("expected", &FADING_SQUARES_EXPECTED)],
     },
     ExperimentInfo {
         name: "spread-study",
@@ -115,7 +116,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         typical_time: "~ 45 min (measured: 66 min on a loaded 2-core machine, 5,340 CPU-s)",
         run: Some(spread_study::run),
         quick: Some(&SPREAD_STUDY_QUICK),
-        random_noise: None,
+        noise_variants: &[],
     },
 ];
 
@@ -129,7 +130,7 @@ pub const SPREAD_STUDY_QUICK: ExperimentInfo = ExperimentInfo {
     typical_time: "~ 3 min (measured 2-3 min)",
     run: Some(spread_study::run_quick),
     quick: None,
-    random_noise: None,
+    noise_variants: &[],
 };
 
 /// `fading-squares --noise random`: the same experiment with random spread noise
@@ -140,7 +141,19 @@ pub const FADING_SQUARES_RANDOM: ExperimentInfo = ExperimentInfo {
     typical_time: "~ 13 min (measured 772 s on a loaded machine)",
     run: Some(fading_squares::run_random),
     quick: None,
-    random_noise: None,
+    noise_variants: &[],
+};
+
+/// `fading-squares --noise expected`: the random-noise objective with the expectation over the
+/// noise taken in closed form (`E_eps loss = loss(eps = 0) + 0.5 s^2 tr(S^-1)`), so its
+/// gradient has no Monte-Carlo noise; the same plateau target as `--noise random`.
+pub const FADING_SQUARES_EXPECTED: ExperimentInfo = ExperimentInfo {
+    name: "fading-squares",
+    summary: "fading squares with the random-noise objective's expectation in closed form (no sampling)",
+    typical_time: "~ 10 min (estimate)",
+    run: Some(fading_squares::run_expected),
+    quick: None,
+    noise_variants: &[],
 };
 
 /// Look up an experiment by its command-line name.
@@ -218,7 +231,7 @@ mod tests {
             typical_time: "1 s",
             run: Some(fake_fig1),
             quick: None,
-            random_noise: None,
+            noise_variants: &[],
         };
         let ctx = RunContext {
             name: "fig1",

@@ -43,6 +43,12 @@ pub fn run_random(ctx: &RunContext) -> anyhow::Result<Report> {
     run_with(ctx, NoiseMode::Random)
 }
 
+/// Run fading-squares with the random-noise objective's expectation over the noise in closed
+/// form (`--noise expected`: no Monte-Carlo noise in the gradient).
+pub fn run_expected(ctx: &RunContext) -> anyhow::Result<Report> {
+    run_with(ctx, NoiseMode::Expected)
+}
+
 fn fading_squares(n: usize, rng: &mut ChaCha8Rng) -> Mat<f64> {
     Manifold::FadingSquares.sample_with_params(n, rng).0
 }
@@ -96,7 +102,7 @@ fn run_with(ctx: &RunContext, noise: NoiseMode) -> anyhow::Result<Report> {
             LossReference { label: "authors (printed)".into(), points: AUTHORS_LOSSES.to_vec() },
             LossReference { label: "our JAX (printed)".into(), points: JAX_LOSSES.to_vec() },
         ],
-        NoiseMode::Random => Vec::new(),
+        NoiseMode::Random | NoiseMode::Expected => Vec::new(),
     };
     let s = model.spread.s;
     let dim = model.dim() as f64;

@@ -260,10 +260,12 @@ fn measurements(noise: NoiseMode, steps: usize) -> Measurements {
             median_step_ms: 90.0,
             profile: StepProfile {
                 steps: 20,
-                flow_forward_ms: 20.0,
-                prior_forward_ms: 25.0,
-                flow_backward_ms: 25.0,
-                prior_backward_ms: 15.0,
+                flow_forward_ms: 33.0,
+                prior_factor_ms: 31.0,
+                prior_forward_ms: 4.0,
+                flow_backward_ms: 33.0,
+                prior_backward_ms: 6.0,
+                prior_dense_term_ms: 19.0,
                 optimizer_ms: 3.0,
                 total_ms: 89.0,
             },
@@ -389,11 +391,14 @@ fn tail_mean_uses_the_last_window() {
 }
 
 #[test]
-fn registered_with_both_noise_variants() {
+fn registered_with_every_noise_variant() {
     let info = crate::find("fading-squares").expect("fading-squares is registered");
     assert!(info.is_implemented());
-    let random = info.random_noise.expect("the random-noise variant is registered");
-    assert_eq!(random.name, "fading-squares", "same name and output directory");
-    assert!(random.is_implemented() && random.random_noise.is_none());
+    let flags: Vec<&str> = info.noise_variants.iter().map(|(flag, _)| *flag).collect();
+    assert_eq!(flags, ["random", "expected"]);
+    for (_, variant) in info.noise_variants {
+        assert_eq!(variant.name, "fading-squares", "same name and output directory");
+        assert!(variant.is_implemented() && variant.noise_variants.is_empty());
+    }
     assert_eq!(SIDE * SIDE, PIXELS);
 }
