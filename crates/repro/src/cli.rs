@@ -280,6 +280,11 @@ mod tests {
         assert_eq!(random.run.context(variant, Several::No).out_dir, Path::new("results").join("fading-squares"));
         let explicit = parse(&["fading-squares", "--noise", "const-shift"])?;
         assert!(matches!(explicit.selection()?, Some(Selection::One(e)) if e.summary == base.summary));
+        let expected = parse(&["fading-squares", "--noise", "expected"])?;
+        assert!(
+            matches!(expected.selection()?, Some(Selection::One(e)) if e.summary == crate::FADING_SQUARES_EXPECTED.summary)
+        );
+        assert!(parse(&["spread-study", "--noise", "expected"])?.selection().is_err());
         // Unknown modes are usage errors; experiments without the choice and `all` refuse it.
         assert!(parse(&["fading-squares", "--noise", "gaussian"]).is_err());
         assert!(parse(&["fig1", "--noise", "random"])?.selection().is_err());
