@@ -48,7 +48,7 @@ mod tape;
 
 pub use conv::Conv2dShape;
 pub use gradcheck::{GradCheck, check_gradients, check_param_gradients};
-pub use linalg::SpreadFactor;
+pub use linalg::{FactorStorage, SpreadFactor};
 pub use optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, WeightDecay};
 pub use store::{ParamId, ParamStore};
 pub use tape::{Activation, GradMode, OpTimes, Tape, TapeError, Transpose, Var};

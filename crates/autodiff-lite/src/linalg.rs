@@ -36,9 +36,19 @@ const LN_2PI: f64 = 1.837_877_066_409_345_3;
 #[derive(Debug, Clone)]
 pub struct SpreadFactor {
     l: Buf,
-    /// `L^-1`, or empty when not formed yet.
+    /// `L^-1` when `inverse`; otherwise storage only.
     l_inv: Buf,
+    inverse: bool,
     s: f64,
+}
+
+/// The storage of a [`SpreadFactor`] (two `d x d` buffers), to build the next one without
+/// allocating: [`Tape::take_factor_storage`] hands back the buffers of the factor a previous
+/// recording used, and [`SpreadFactor::new_in`] fills them.
+#[derive(Debug, Default)]
+pub struct FactorStorage {
+    l: Buf,
+    l_inv: Buf,
 }
 
 impl SpreadFactor {
@@ -51,10 +61,22 @@ impl SpreadFactor {
     /// # Panics
     /// If `a` is not square or `s` is negative or not finite.
     pub fn new(a: MatRef<'_, f64>, s: f64) -> Result<Self, TapeError> {
+        Self::new_in(a, s, FactorStorage::default())
+    }
+
+    /// [`SpreadFactor::new`] in the buffers of `storage` (no allocation when they have the
+    /// size already).
+    ///
+    /// # Errors
+    /// As [`SpreadFactor::new`].
+    ///
+    /// # Panics
+    /// As [`SpreadFactor::new`].
+    pub fn new_in(a: MatRef<'_, f64>, s: f64, storage: FactorStorage) -> Result<Self, TapeError> {
         let d = a.nrows();
         assert!(a.ncols() == d, "SpreadFactor: a is {d}x{} (expected a square matrix)", a.ncols());
         assert!(s >= 0.0 && s.is_finite(), "SpreadFactor: spread s = {s} must be finite and >= 0");
-        let mut l = Buf::default();
+        let FactorStorage { mut l, l_inv } = storage;
         if s > 0.0 {
             l.reshape(d, d);
             // Only the lower triangle of A A^T, read from the lower triangle of `a` (faer never
@@ -79,7 +101,7 @@ impl SpreadFactor {
                 }
             }
         }
-        Ok(Self { l, l_inv: Buf::default(), s })
+        Ok(Self { l, l_inv, inverse: false, s })
     }
 
     /// The same factor carrying `L^-1` too (`d^3 / 3` flops), which
@@ -87,9 +109,10 @@ impl SpreadFactor {
     /// [`Tape::gaussian_log_prob_factored`] need.
     #[must_use]
     pub fn with_inverse(mut self) -> Self {
-        if self.l_inv.data.is_empty() {
+        if !self.inverse {
             let par = par_for(self.dim().pow(3) / 3);
             invert_into(&self.l, &mut self.l_inv, par);
+            self.inverse = true;
         }
         self
     }
@@ -117,7 +140,7 @@ impl SpreadFactor {
 
     /// `tr(S^-1) = |L^-1|_F^2` (forming `L^-1` first when the factor does not carry it).
     pub fn trace_of_inverse(&self) -> f64 {
-        if self.l_inv.data.is_empty() {
+        if !self.inverse {
             let mut l_inv = Buf::default();
             invert_into(&self.l, &mut l_inv, par_for(self.dim().pow(3) / 3));
             return squared_norm_lower(&l_inv);
@@ -144,10 +167,15 @@ impl SpreadFactor {
         (0..d).find(|&i| (expected[i] - factored[i]).abs() > 1e-9 * expected[i] + f64::MIN_POSITIVE)
     }
 
-    /// Move the factor's buffers into the op's auxiliary slots `L` and `L^-1`.
-    pub(crate) fn into_slots(self, l: &mut Buf, l_inv: &mut Buf) {
-        *l = self.l;
-        *l_inv = self.l_inv;
+    /// Swap the factor's buffers into the op's auxiliary slots `L` and `L^-1` (the latter
+    /// left empty when the factor has no inverse); returns the slots' previous buffers.
+    pub(crate) fn into_slots(mut self, l: &mut Buf, l_inv: &mut Buf) -> FactorStorage {
+        std::mem::swap(l, &mut self.l);
+        std::mem::swap(l_inv, &mut self.l_inv);
+        if !self.inverse {
+            l_inv.reshape(0, 0);
+        }
+        FactorStorage { l: self.l, l_inv: self.l_inv }
     }
 }
 

@@ -7,7 +7,7 @@ use faer::{Accum, MatRef, Par};
 
 use crate::buf::Buf;
 use crate::conv::Conv2dShape;
-use crate::linalg::SpreadFactor;
+use crate::linalg::{FactorStorage, SpreadFactor};
 use crate::simd::dispatch;
 use crate::store::{ParamId, ParamStore};
 
@@ -261,6 +261,8 @@ pub struct Tape {
     /// concurrently with the rest of the reverse pass, so kept apart from `scratch`).
     pub(crate) dense_jobs: Vec<[Buf; 4]>,
     pub(crate) n_dense_jobs: usize,
+    /// The buffers that each Gaussian node's factor replaced, for the next factor.
+    pub(crate) spare_factors: Vec<Option<FactorStorage>>,
     /// Scratch of the dense layers (pre-activation forward, its gradient backward), kept
     /// apart from `scratch`: a buffer alternating between shapes is zero-filled by
     /// `Vec::resize` each time it grows back (measured at 3% of the RealNVP step).
@@ -338,6 +340,7 @@ impl Tape {
             scratch: Default::default(),
             dense_jobs: Vec::new(),
             n_dense_jobs: 0,
+            spare_factors: Vec::new(),
             layer_scratch: Buf::default(),
             profile: None,
         }
@@ -974,6 +977,13 @@ impl Tape {
         self.var(out)
     }
 
+    /// The buffers of a [`SpreadFactor`] that an earlier `gaussian_log_prob` on this tape
+    /// replaced (empty storage if none), for [`SpreadFactor::new_in`]: a training loop that
+    /// factorises every step then allocates nothing.
+    pub fn take_factor_storage(&mut self) -> FactorStorage {
+        self.spare_factors.iter_mut().find_map(Option::take).unwrap_or_default()
+    }
+
     /// Per-row Gaussian log-density with a spread, triangular-factor covariance:
     ///
     /// `out_i = log N(z_i; mu, S)`, `S = A A^T + s^2 I`, with `A` the lower triangle of `a`
@@ -996,7 +1006,8 @@ impl Tape {
     #[track_caller]
     pub fn gaussian_log_prob(&mut self, z: Var, a: Var, mu: Option<Var>, s: f64) -> Result<Var, TapeError> {
         self.check(a, "gaussian_log_prob");
-        let factor = SpreadFactor::new(self.values[a.index()].as_ref(), s)?;
+        let storage = self.take_factor_storage();
+        let factor = SpreadFactor::new_in(self.values[a.index()].as_ref(), s, storage)?;
         self.gaussian_log_prob_factored(z, a, mu, factor, 0.0)
     }
 
@@ -1055,10 +1066,12 @@ impl Tape {
         while self.dense_jobs.len() < self.n_dense_jobs {
             self.dense_jobs.push(Default::default());
         }
-        {
+        let spare = {
             let (l, rest) = self.aux[aux as usize..].split_at_mut(1);
-            factor.into_slots(&mut l[0], &mut rest[0]);
-        }
+            factor.into_slots(&mut l[0], &mut rest[0])
+        };
+        self.spare_factors.resize_with(self.n_dense_jobs, || None);
+        self.spare_factors[job as usize] = Some(spare);
         let op = Op::GaussianLogProb { z: z.index, a: a.index, mu: mu.map(|m| m.index), noise_variance, aux, job };
         let out = self.push(op, n, 1);
         crate::linalg::gaussian_forward(self, out, z.index, mu.map(|m| m.index), noise_variance, aux);

@@ -351,6 +351,7 @@ impl SpreadFlow {
     /// [`NoiseMode::Expected`]), and `log|det dg/dx|`; meanwhile, on another thread when `D`
     /// is large, the factorisation of the spread covariance that the second half needs.
     pub fn record_latent(&self, tape: &mut Tape, batch: MatRef<'_, f64>, rng: &mut ChaCha8Rng) -> SpreadLatent {
+        let storage = tape.take_factor_storage();
         let factorise = || {
             let start = Instant::now();
             // With L^-1 too (needed by NoiseMode::Expected in the forward pass anyway): at the
@@ -358,7 +359,8 @@ impl SpreadFlow {
             // core, A A^T and the Cholesky factorisation 21 ms, the inverse another 10; forming
             // the inverse in the reverse pass instead measured the same (82-90 ms per step
             // either way, within this machine's noise).
-            let factor = self.prior.spread_factor(&self.store, self.spread.s).map(SpreadFactor::with_inverse);
+            let factor =
+                self.prior.spread_factor_in(&self.store, self.spread.s, storage).map(SpreadFactor::with_inverse);
             (factor, start.elapsed())
         };
         let ((factor, factor_time), (z, log_det)) = if self.dim() >= CONCURRENT_FACTOR_MIN_DIM {

@@ -1,7 +1,7 @@
 //! Latent priors: the standard normal (baseline), a learnable diagonal Gaussian, and the
 //! manifold prior `N(mu, A A^T)` with `A` lower triangular, whose covariance may lose rank.
 
-use autodiff_lite::{ParamId, ParamStore, SpreadFactor, Tape, Var};
+use autodiff_lite::{FactorStorage, ParamId, ParamStore, SpreadFactor, Tape, Var};
 use faer::{Mat, MatRef, Side};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal as Gauss};
@@ -266,7 +266,20 @@ impl TriangularGaussian {
     /// [`PriorError::Tape`] when the spread covariance is numerically not positive definite
     /// (or `s = 0` and `A` is singular).
     pub fn spread_factor(&self, store: &ParamStore, spread: f64) -> Result<SpreadFactor, PriorError> {
-        Ok(SpreadFactor::new(store.value(self.a), spread)?)
+        self.spread_factor_in(store, spread, FactorStorage::default())
+    }
+
+    /// [`TriangularGaussian::spread_factor`] in reused buffers (see [`Tape::take_factor_storage`]).
+    ///
+    /// # Errors
+    /// As [`TriangularGaussian::spread_factor`].
+    pub fn spread_factor_in(
+        &self,
+        store: &ParamStore,
+        spread: f64,
+        storage: FactorStorage,
+    ) -> Result<SpreadFactor, PriorError> {
+        Ok(SpreadFactor::new_in(store.value(self.a), spread, storage)?)
     }
 
     /// [`Prior::log_prob`] with the factorisation done beforehand by
