@@ -433,9 +433,15 @@ impl Tape {
                                     // term there once it is ready, and go on meanwhile.
                                     Op::Param(id) if deferred(a) => {
                                         let took = &dense_time;
+                                        // Without the noise term (0.7 GFLOP at d = 1024) one core
+                                        // finishes it within the flow's reverse pass; with it (2.8
+                                        // GFLOP) it outlasts the flow, so it may fan out once the
+                                        // flow is done (fading squares: 107 instead of 115-122 ms
+                                        // per step; no gain without the term).
+                                        let par = if noise_variance > 0.0 { Par::rayon(0) } else { Par::Seq };
                                         threads.spawn(move |_| {
                                             let start = std::time::Instant::now();
-                                            gaussian_dense_term(l, l_inv, a_value, noise_variance, bufs, Par::Seq);
+                                            gaussian_dense_term(l, l_inv, a_value, noise_variance, bufs, par);
                                             if let Ok(mut t) = took.lock() {
                                                 *t += start.elapsed();
                                             }
