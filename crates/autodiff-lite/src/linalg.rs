@@ -275,7 +275,7 @@ pub(crate) fn gaussian_dense_term<'b>(
     let d = a.rows;
     let [own_inverse, m, k, out] = bufs;
     let l_inv = if l_inv.data.is_empty() {
-        invert_into(l, own_inverse, if matches!(par, Par::Seq) { par } else { par_for(d * d * d / 3) });
+        invert_into(l, own_inverse, capped(par, d * d * d / 3));
         &*own_inverse
     } else {
         l_inv
@@ -337,8 +337,12 @@ fn tri_product(
     (rhs, rhs_structure): (MatRef<'_, f64>, BlockStructure),
     alpha: f64,
 ) {
-    let par = par_for(lhs.nrows() * lhs.ncols() * rhs.ncols());
-    triangular_matmul(dst, dst_structure, accum, lhs, lhs_structure, rhs, rhs_structure, alpha, par);
+    tri_product_par((dst, dst_structure), accum, (lhs, lhs_structure), (rhs, rhs_structure), alpha, Par::rayon(0));
+}
+
+/// `Par::Seq` stays sequential; otherwise rayon when `flops` is large (as [`par_for`]).
+fn capped(par: Par, flops: usize) -> Par {
+    if matches!(par, Par::Seq) { par } else { par_for(flops) }
 }
 
 /// [`tri_product`] with the parallelism given (`Par::Seq`: on the calling thread only).
@@ -350,7 +354,7 @@ fn tri_product_par(
     alpha: f64,
     par: Par,
 ) {
-    let par = if matches!(par, Par::Seq) { par } else { par_for(lhs.nrows() * lhs.ncols() * rhs.ncols()) };
+    let par = capped(par, lhs.nrows() * lhs.ncols() * rhs.ncols());
     triangular_matmul(dst, dst_structure, accum, lhs, lhs_structure, rhs, rhs_structure, alpha, par);
 }
 

@@ -150,7 +150,7 @@ pub const FADING_SQUARES_RANDOM: ExperimentInfo = ExperimentInfo {
 pub const FADING_SQUARES_EXPECTED: ExperimentInfo = ExperimentInfo {
     name: "fading-squares",
     summary: "fading squares with the random-noise objective's expectation in closed form (no sampling)",
-    typical_time: "~ 10 min (measured 581 s alone, 112 ms per step)",
+    typical_time: "~ 10 min (measured 581-583 s alone, 110-112 ms per step)",
     run: Some(fading_squares::run_expected),
     quick: None,
     noise_variants: &[],
