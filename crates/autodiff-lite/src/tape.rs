@@ -210,6 +210,15 @@ pub enum TapeError {
     },
 }
 
+/// Where the factor a Gaussian node receives comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FactorOrigin {
+    /// Built by the tape from the node's own `a` (nothing to check).
+    ThisA,
+    /// Given by the caller (checked against `a`).
+    Caller,
+}
+
 static NEXT_TAPE_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Products with at least this many multiply-adds may use rayon; smaller ones stay on the
@@ -1008,7 +1017,8 @@ impl Tape {
         self.check(a, "gaussian_log_prob");
         let storage = self.take_factor_storage();
         let factor = SpreadFactor::new_in(self.values[a.index()].as_ref(), s, storage)?;
-        self.gaussian_log_prob_factored(z, a, mu, factor, 0.0)
+        // The factor was just built from this `a`: no need to check it.
+        self.record_gaussian(z, a, mu, factor, 0.0, FactorOrigin::ThisA)
     }
 
     /// [`Tape::gaussian_log_prob`] with the factorisation of `S = A A^T + s^2 I` done
@@ -1040,6 +1050,19 @@ impl Tape {
         factor: SpreadFactor,
         noise_variance: f64,
     ) -> Result<Var, TapeError> {
+        self.record_gaussian(z, a, mu, factor, noise_variance, FactorOrigin::Caller)
+    }
+
+    #[track_caller]
+    fn record_gaussian(
+        &mut self,
+        z: Var,
+        a: Var,
+        mu: Option<Var>,
+        factor: SpreadFactor,
+        noise_variance: f64,
+        origin: FactorOrigin,
+    ) -> Result<Var, TapeError> {
         let (n, d) = self.dims(z, "gaussian_log_prob");
         let (ra, ca) = self.dims(a, "gaussian_log_prob");
         assert!(ra == d && ca == d, "gaussian_log_prob: z is {n}x{d} but a is {ra}x{ca} (expected {d}x{d})");
@@ -1051,8 +1074,10 @@ impl Tape {
             noise_variance >= 0.0 && noise_variance.is_finite(),
             "gaussian_log_prob: noise variance {noise_variance} must be finite and >= 0"
         );
-        if let Some(row) = factor.mismatched_row(&self.values[a.index()]) {
-            return Err(TapeError::FactorMismatch { row });
+        if origin == FactorOrigin::Caller {
+            if let Some(row) = factor.mismatched_row(&self.values[a.index()]) {
+                return Err(TapeError::FactorMismatch { row });
+            }
         }
         // Three auxiliary slots: [aux] = L (Cholesky factor of S), [aux + 1] = L^-1,
         // [aux + 2] = W^T = L^-1 Y^T.
