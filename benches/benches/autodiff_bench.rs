@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use autodiff_lite::{Adam, AdamConfig, Optimizer, ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{Adam, AdamConfig, Gaussian, NoiseTerm, Optimizer, ParamId, ParamStore, Tape, Var};
 use criterion::Criterion;
 use faer::{Accum, Mat, Par};
 use flow_core::{
@@ -97,8 +97,9 @@ impl FlowStep {
                 tape.mean(nll)
             }
             Some(a) => {
-                let av = tape.param(store, a);
-                let lp = tape.gaussian_log_prob(z, av, None, 0.01).expect("spread covariance is positive definite");
+                let factor = tape.param(store, a);
+                let gaussian = Gaussian { factor, mean: None, spread: 0.01, noise: NoiseTerm::None };
+                let lp = tape.gaussian_log_prob(z, &gaussian).expect("spread covariance is positive definite");
                 let m = tape.mean(lp);
                 tape.neg(m)
             }

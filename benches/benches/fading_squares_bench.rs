@@ -5,11 +5,11 @@
 
 use std::hint::black_box;
 
-use autodiff_lite::{Adam, AdamConfig, Conv2dShape, Optimizer, ParamStore, Tape, WeightDecay};
+use autodiff_lite::{Conv2dShape, ParamStore, Tape};
 use criterion::{Criterion, SamplingMode};
 use datasets::Manifold;
 use faer::Mat;
-use manifold_prior::{Model, NoiseMode, paper_fading_squares};
+use manifold_prior::{SpreadNoise, TrainConfig, TrainStep, paper_fading_squares};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -23,7 +23,8 @@ const BATCH: usize = 100;
 /// - `fading_squares/flow_fwd_bwd`: the whole flow `g` forward and backward (sum of `g(x)`
 ///   as the loss), no prior;
 /// - `fading_squares/train_step`: one training step of the paper's model (const-shift noise),
-///   as `manifold_prior::train` does it: loss, reverse pass, Adam with L2 weight decay.
+///   the trainer's own (`TrainStep`): loss, reverse pass, gradient check, Adam with L2 weight
+///   decay, moving average of the prior.
 pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("fading_squares");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
@@ -53,32 +54,26 @@ pub fn bench(c: &mut Criterion) {
         });
     }
 
-    let mut model = paper_fading_squares(0, NoiseMode::ConstShift).expect("the paper's model builds");
+    let mut model = paper_fading_squares(0, SpreadNoise::ConstShift).expect("the paper's model builds");
     let images = Manifold::FadingSquares.sample_with_params(BATCH, &mut rng).0;
     let mut tape = Tape::new();
+    let mut store = model.store().clone();
     group.bench_function("flow_fwd_bwd", |bencher| {
         bencher.iter(|| {
             tape.clear();
             let x = tape.leaf(images.as_ref());
-            let (z, _) = flow_core::Bijector::forward(&model.flow, &mut tape, &model.store, x);
+            let (z, _) = flow_core::Bijector::forward(model.flow(), &mut tape, &store, x);
             let loss = tape.sum(z);
-            tape.backward(loss, &mut model.store);
-            model.store.zero_grads();
+            tape.backward(loss, &mut store);
+            store.zero_grads();
             black_box(tape.scalar(loss))
         })
     });
 
-    let mut adam = Adam::new(AdamConfig { lr: 3e-4, weight_decay: WeightDecay::L2(0.5), ..AdamConfig::default() });
+    let mut step = TrainStep::new(&TrainConfig::paper_fading_squares());
     let mut noise_rng = ChaCha8Rng::seed_from_u64(9);
     group.bench_function("train_step", |bencher| {
-        bencher.iter(|| {
-            tape.clear();
-            let loss = model.record_loss(&mut tape, images.as_ref(), &mut noise_rng).expect("finite prior");
-            tape.backward(loss, &mut model.store);
-            adam.step(&mut model.store);
-            model.store.zero_grads();
-            black_box(tape.scalar(loss))
-        })
+        bencher.iter(|| black_box(step.run(&mut model, images.as_ref(), &mut noise_rng).expect("finite step").loss))
     });
     group.finish();
 }

@@ -8,7 +8,7 @@
 
 use std::hint::black_box;
 
-use autodiff_lite::{ParamId, ParamStore, Tape};
+use autodiff_lite::{Gaussian, NoiseTerm, ParamId, ParamStore, Tape};
 use criterion::Criterion;
 use faer::{Accum, Mat, Par};
 use rand::{RngExt, SeedableRng};
@@ -91,8 +91,9 @@ impl GaussianStep {
     pub fn fwd_bwd(&mut self) -> f64 {
         let Self { tape, store, z, a, mu } = self;
         tape.clear();
-        let (zv, av, mv) = (tape.param(store, *z), tape.param(store, *a), tape.param(store, *mu));
-        let lp = tape.gaussian_log_prob(zv, av, Some(mv), SPREAD).expect("spread covariance is positive definite");
+        let (zv, factor, mean) = (tape.param(store, *z), tape.param(store, *a), tape.param(store, *mu));
+        let gaussian = Gaussian { factor, mean: Some(mean), spread: SPREAD, noise: NoiseTerm::None };
+        let lp = tape.gaussian_log_prob(zv, &gaussian).expect("spread covariance is positive definite");
         let m = tape.mean(lp);
         let loss = tape.neg(m);
         tape.backward(loss, store);

@@ -22,7 +22,7 @@
 use faer::{Accum, MatMut, MatRef};
 
 use crate::buf::Buf;
-use crate::tape::gemm;
+use crate::kernels::{gemm, sum_slice};
 
 #[cfg(test)]
 mod tests;
@@ -282,7 +282,7 @@ pub(crate) fn conv_backward(
     let c_out = w.rows;
     if let Some(db) = db {
         for (j, d) in db.iter_mut().enumerate() {
-            *d += crate::tape::sum_slice(&g.data[j * rows..(j + 1) * rows]);
+            *d += sum_slice(&g.data[j * rows..(j + 1) * rows]);
         }
     }
     let gv = view(&g.data, rows, c_out);

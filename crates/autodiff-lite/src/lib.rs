@@ -10,6 +10,14 @@
 //! - Optimisers ([`Sgd`], [`Adam`] with coupled L2 weight decay or decoupled AdamW) with
 //!   PyTorch's update equations, and gradient-norm clipping.
 //! - [`check_gradients`]: central finite differences against the tape's reverse pass.
+//! - [`Tape::gaussian_log_prob`]: the fused log-density of a [`Gaussian`] with covariance
+//!   `A A^T + s^2 I` (`A` lower triangular, possibly singular), one Cholesky factorisation per
+//!   batch and a closed-form reverse pass, the factorisation and the dense part of the
+//!   gradient optionally overlapping the rest of the graph.
+//!
+//! Layout: `tape.rs` is the arena, `op.rs` the closed set of op families, `ops/` one module
+//! per family (recording and reverse pass), `backward.rs` the reverse loop, `kernels.rs` the
+//! loops and products shared by several families.
 //!
 //! ```
 //! use autodiff_lite::{Adam, AdamConfig, Optimizer, ParamStore, Tape};
@@ -39,19 +47,27 @@
 mod backward;
 mod buf;
 mod conv;
+mod error;
 mod gradcheck;
-mod linalg;
+mod kernels;
+mod op;
+mod ops;
 mod optim;
+mod profile;
 mod simd;
 mod store;
 mod tape;
 
 pub use conv::Conv2dShape;
+pub use error::TapeError;
 pub use gradcheck::{GradCheck, check_gradients, check_param_gradients};
-pub use linalg::{FactorStorage, SpreadFactor};
-pub use optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, WeightDecay};
-pub use store::{ParamId, ParamStore};
-pub use tape::{Activation, GradMode, OpTimes, Tape, TapeError, Transpose, Var};
+pub use kernels::LN_2PI;
+pub use ops::gaussian::{Gaussian, NoiseTerm};
+pub use ops::product::{Activation, Transpose};
+pub use optim::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, StateError, WeightDecay};
+pub use profile::OpTimes;
+pub use store::{ParamError, ParamId, ParamStore};
+pub use tape::{GradMode, Tape, Var};
 
 #[cfg(test)]
 mod tests;

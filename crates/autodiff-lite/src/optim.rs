@@ -35,8 +35,29 @@ pub trait Optimizer {
     /// Restore a state saved by [`Optimizer::state`] for a store with the same names and shapes.
     ///
     /// # Errors
-    /// A message naming the first buffer whose name or length does not match.
-    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), String>;
+    /// [`StateError`] naming the first buffer that is missing or has another length.
+    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), StateError>;
+}
+
+/// A saved [`OptimizerState`] does not fit the store it is loaded for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// No buffer for a parameter.
+    #[error("optimiser state has no buffer '{buffer}'")]
+    Missing {
+        /// The buffer's name (`"<param>.exp_avg"`, ...).
+        buffer: String,
+    },
+    /// A buffer whose length is not the parameter's size.
+    #[error("optimiser state buffer '{buffer}' has {found} values, the parameter has {expected}")]
+    Length {
+        /// The buffer's name.
+        buffer: String,
+        /// The parameter's number of scalars.
+        expected: usize,
+        /// The buffer's length.
+        found: usize,
+    },
 }
 
 /// A serialisable optimiser state: the step count and named buffers
@@ -141,7 +162,7 @@ impl Optimizer for Adam {
         OptimizerState { step: self.t, buffers }
     }
 
-    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), String> {
+    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), StateError> {
         self.m.clear();
         self.v.clear();
         self.ensure_state(store);
@@ -151,8 +172,8 @@ impl Optimizer for Adam {
         }
         for id in store.ids() {
             let name = store.name(id);
-            from_vec(&mut self.m[id.index()], state.buffers.get(&format!("{name}.exp_avg")), name)?;
-            from_vec(&mut self.v[id.index()], state.buffers.get(&format!("{name}.exp_avg_sq")), name)?;
+            from_vec(&mut self.m[id.index()], &state.buffers, &format!("{name}.exp_avg"))?;
+            from_vec(&mut self.v[id.index()], &state.buffers, &format!("{name}.exp_avg_sq"))?;
         }
         self.t = state.step;
         Ok(())
@@ -310,12 +331,12 @@ impl Optimizer for Sgd {
         OptimizerState { step: self.t, buffers }
     }
 
-    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), String> {
+    fn load_state(&mut self, store: &ParamStore, state: &OptimizerState) -> Result<(), StateError> {
         self.buf = store.ids().map(|id| Mat::zeros(store.value(id).nrows(), store.value(id).ncols())).collect();
         if !state.buffers.is_empty() {
             for id in store.ids() {
                 let name = store.name(id);
-                from_vec(&mut self.buf[id.index()], state.buffers.get(&format!("{name}.momentum")), name)?;
+                from_vec(&mut self.buf[id.index()], &state.buffers, &format!("{name}.momentum"))?;
             }
         }
         self.t = state.step;
@@ -327,16 +348,12 @@ fn to_vec(m: &Mat<f64>) -> Vec<f64> {
     (0..m.ncols()).flat_map(|j| m.col_as_slice(j).iter().copied()).collect()
 }
 
-fn from_vec(m: &mut Mat<f64>, v: Option<&Vec<f64>>, name: &str) -> Result<(), String> {
-    let v = v.ok_or_else(|| format!("optimiser state has no buffer for parameter '{name}'"))?;
+/// Fill `m` (column-major) from the buffer `name` of `buffers`.
+fn from_vec(m: &mut Mat<f64>, buffers: &BTreeMap<String, Vec<f64>>, name: &str) -> Result<(), StateError> {
+    let v = buffers.get(name).ok_or_else(|| StateError::Missing { buffer: name.to_owned() })?;
     let r = m.nrows();
     if v.len() != r * m.ncols() {
-        return Err(format!(
-            "optimiser state for '{name}' has {} values, the parameter has {}x{}",
-            v.len(),
-            r,
-            m.ncols()
-        ));
+        return Err(StateError::Length { buffer: name.to_owned(), expected: r * m.ncols(), found: v.len() });
     }
     for j in 0..m.ncols() {
         m.col_as_slice_mut(j).copy_from_slice(&v[j * r..(j + 1) * r]);

@@ -16,6 +16,28 @@ impl ParamId {
     }
 }
 
+/// A parameter looked up by name is missing or has another shape (loading saved weights into
+/// an architecture).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// No parameter of this name.
+    #[error("missing parameter '{name}'")]
+    Missing {
+        /// The name looked up.
+        name: String,
+    },
+    /// The parameter exists with another shape.
+    #[error("parameter '{name}' has shape {}x{}, expected {}x{}", found.0, found.1, expected.0, expected.1)]
+    Shape {
+        /// The parameter's name.
+        name: String,
+        /// The shape asked for `(rows, cols)`.
+        expected: (usize, usize),
+        /// The stored shape.
+        found: (usize, usize),
+    },
+}
+
 /// Owns the values and accumulated gradients of every trainable matrix of a model.
 ///
 /// Parameters are registered once with a hierarchical name (`coupling.3.t.layer1.weight`);
@@ -82,6 +104,20 @@ impl ParamStore {
     /// The handle registered under `name`.
     pub fn get(&self, name: &str) -> Option<ParamId> {
         self.by_name.get(name).copied()
+    }
+
+    /// The handle of the parameter `name`, checked to have `shape` `(rows, cols)`.
+    ///
+    /// # Errors
+    /// [`ParamError::Missing`] or [`ParamError::Shape`] naming the parameter.
+    pub fn get_shaped(&self, name: &str, shape: (usize, usize)) -> Result<ParamId, ParamError> {
+        let id = self.get(name).ok_or_else(|| ParamError::Missing { name: name.to_owned() })?;
+        let v = self.value(id);
+        let found = (v.nrows(), v.ncols());
+        if found != shape {
+            return Err(ParamError::Shape { name: name.to_owned(), expected: shape, found });
+        }
+        Ok(id)
     }
 
     /// The name of a parameter.

@@ -283,6 +283,11 @@ fn cholesky_family_matches_finite_differences_at_64() {
     assert!(check.max_rel_error() < TOL, "{:?}", check.rel_errors);
 }
 
+/// The fused op on `N(mu, A A^T + s^2 I)`, `A = tril(a)`, with the given noise term.
+fn fused_op(t: &mut Tape, z: Var, a: Var, mu: Option<Var>, s: f64, noise: NoiseTerm) -> Result<Var, TapeError> {
+    t.gaussian_log_prob(z, &Gaussian { factor: a, mean: mu, spread: s, noise })
+}
+
 /// `log N(z; mu, A A^T + s^2 I)` recorded with the generic ops.
 fn generic_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64) -> Var {
     generic_expected_gaussian(t, z, a, mu, s, 0.0)
@@ -344,7 +349,7 @@ proptest! {
         // Values: fused == generic.
         let mut t = Tape::new();
         let (zv, av, mv) = (t.leaf(z.as_ref()), t.leaf(a.as_ref()), t.leaf(mu.as_ref()));
-        let fused = t.gaussian_log_prob(zv, av, Some(mv), s).unwrap();
+        let fused = fused_op(&mut t, zv, av, Some(mv), s, NoiseTerm::None).unwrap();
         let generic = generic_gaussian(&mut t, zv, av, mv, s);
         for i in 0..n {
             let (f, g) = (t.value(fused)[(i, 0)], t.value(generic)[(0, i)]);
@@ -352,7 +357,7 @@ proptest! {
         }
         // Gradients against finite differences, with per-row weights.
         let check = check_gradients(&[z, a, mu], 1e-6, |t, v| {
-            let lp = t.gaussian_log_prob(v[0], v[1], Some(v[2]), s).unwrap();
+            let lp = fused_op(t, v[0], v[1], Some(v[2]), s, NoiseTerm::None).unwrap();
             weighted_sum(t, lp, seed)
         });
         prop_assert!(check.max_rel_error() < TOL, "{:?}", check.rel_errors);
@@ -372,14 +377,14 @@ proptest! {
         // Non-singular A with diagonal entries of both signs.
         let a = Mat::from_fn(d, d, |i, j| if i == j { if (i + seed as usize) % 2 == 0 { 1.5 } else { -0.8 } } else { rng.random_range(-0.5..0.5) });
         let check = check_gradients(&[z.clone(), a.clone()], 1e-6, |t, v| {
-            let lp = t.gaussian_log_prob(v[0], v[1], None, 0.0).unwrap();
+            let lp = fused_op(t, v[0], v[1], None, 0.0, NoiseTerm::None).unwrap();
             weighted_sum(t, lp, seed)
         });
         prop_assert!(check.max_rel_error() < TOL, "{:?}", check.rel_errors);
         let mut t = Tape::new();
         let (zv, av) = (t.leaf(z.as_ref()), t.leaf(a.as_ref()));
         let mu = t.leaf(Mat::zeros(1, d).as_ref());
-        let fused = t.gaussian_log_prob(zv, av, None, 0.0).unwrap();
+        let fused = fused_op(&mut t, zv, av, None, 0.0, NoiseTerm::None).unwrap();
         let generic = generic_gaussian(&mut t, zv, av, mu, 0.0);
         for i in 0..n {
             let (f, g) = (t.value(fused)[(i, 0)], t.value(generic)[(0, i)]);
@@ -388,24 +393,27 @@ proptest! {
     }
 }
 
-/// Gradients of `sum_i w_i f_i` for the fused op (`fused = true`) or the generic path, with
-/// `z`, `a` and `mu` as parameters; returns `(values, [dz, da, dmu])`.
+/// Gradients of `sum_i w_i f_i` for the fused op (`fused = true`, with the factorisation
+/// done by `factorize_while_recording`) or the generic path, with `z`, `a` and `mu` as
+/// parameters; returns `(values, [dz, da, dmu])`.
 fn gaussian_grads(
     z: &Mat<f64>,
     a: &Mat<f64>,
     mu: &Mat<f64>,
     w: &[f64],
-    (s, v): (f64, f64),
+    (s, noise): (f64, NoiseTerm),
     fused: bool,
 ) -> (Vec<f64>, [Mat<f64>; 3]) {
+    let v = if noise == NoiseTerm::Expected { s * s } else { 0.0 };
     let n = z.nrows();
     let mut store = ParamStore::new();
     let ids = [store.add("z", z.clone()), store.add("a", a.clone()), store.add("mu", mu.clone())];
     let mut t = Tape::new();
     let [zv, av, mv] = ids.map(|id| t.param(&store, id));
     let (out, weights) = if fused {
-        let factor = SpreadFactor::new(store.value(ids[1]), s).unwrap();
-        (t.gaussian_log_prob_factored(zv, av, Some(mv), factor, v).unwrap(), t.leaf_from_fn(n, 1, |i, _| w[i]))
+        let gaussian = Gaussian { factor: av, mean: Some(mv), spread: s, noise };
+        let weights = t.factorize_while_recording(&gaussian, |t| t.leaf_from_fn(n, 1, |i, _| w[i]));
+        (t.gaussian_log_prob(zv, &gaussian).unwrap(), weights)
     } else {
         (generic_expected_gaussian(&mut t, zv, av, mv, s, v), t.leaf_from_fn(1, n, |_, j| w[j]))
     };
@@ -434,16 +442,16 @@ fn gaussian_log_prob_matches_generic_path_at_block_sizes() {
     }
     let mu = random_mat(&mut rng, 1, d, -0.5, 0.5);
     let w: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-    for v in [0.0, s * s] {
+    for v in [NoiseTerm::None, NoiseTerm::Expected] {
         let (fv, fg) = gaussian_grads(&z, &a, &mu, &w, (s, v), true);
         let (gv, gg) = gaussian_grads(&z, &a, &mu, &w, (s, v), false);
         for (f, g) in fv.iter().zip(&gv) {
-            assert!((f - g).abs() <= 1e-9 * (1.0 + g.abs()), "v = {v}: value: fused {f} vs generic {g}");
+            assert!((f - g).abs() <= 1e-9 * (1.0 + g.abs()), "{v:?}: value: fused {f} vs generic {g}");
         }
         for (k, name) in ["z", "a", "mu"].iter().enumerate() {
             let scale = gg[k].norm_max().max(1.0);
             let diff = (&fg[k] - &gg[k]).norm_max();
-            assert!(diff <= 1e-9 * scale, "v = {v}: d{name}: max difference {diff:e} (scale {scale:e})");
+            assert!(diff <= 1e-9 * scale, "{v:?}: d{name}: max difference {diff:e} (scale {scale:e})");
         }
         // Only the lower triangle of A gets a gradient.
         for j in 0..d {
@@ -457,7 +465,7 @@ fn gaussian_log_prob_matches_generic_path_at_block_sizes() {
 proptest! {
     #![proptest_config(config(16))]
 
-    /// `E_eps log N(z + eps; mu, S)` for `eps ~ N(0, v I)` in closed form: values against the
+    /// `E_eps log N(z + eps; mu, S)` for `eps ~ N(0, s^2 I)` in closed form: values against the
     /// generic path, gradients against finite differences, with `a` a computed node (so the
     /// dense term of `dA` is formed in line).
     #[test]
@@ -467,17 +475,16 @@ proptest! {
         let mut a = random_mat(&mut rng, d, d, -1.0, 1.0);
         a[(d - 1, d - 1)] = 0.0;
         let mu = random_mat(&mut rng, 1, d, -0.5, 0.5);
-        let (s, v) = (0.3, 0.2);
+        let s = 0.3;
         let w: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let (fv, _) = gaussian_grads(&z, &a, &mu, &w, (s, v), true);
-        let (gv, _) = gaussian_grads(&z, &a, &mu, &w, (s, v), false);
+        let (fv, _) = gaussian_grads(&z, &a, &mu, &w, (s, NoiseTerm::Expected), true);
+        let (gv, _) = gaussian_grads(&z, &a, &mu, &w, (s, NoiseTerm::Expected), false);
         for (f, g) in fv.iter().zip(&gv) {
             prop_assert!((f - g).abs() <= 1e-10 * (1.0 + g.abs()), "fused {f} vs generic {g}");
         }
         let check = check_gradients(&[z, a, mu], 1e-6, |t, vars| {
             let a2 = t.mul_scalar(vars[1], 1.0);
-            let factor = SpreadFactor::new(t.value(a2), s).unwrap();
-            let lp = t.gaussian_log_prob_factored(vars[0], a2, Some(vars[2]), factor, v).unwrap();
+            let lp = fused_op(t, vars[0], a2, Some(vars[2]), s, NoiseTerm::Expected).unwrap();
             weighted_sum(t, lp, seed)
         });
         prop_assert!(check.max_rel_error() < TOL, "{:?}", check.rel_errors);
@@ -485,20 +492,20 @@ proptest! {
 }
 
 /// The closed form is the mean over noise draws: a Monte-Carlo average of
-/// `log N(z + eps; mu, S)` over 20,000 draws lands within 4 standard errors of it.
+/// `log N(z + eps; mu, S)`, `eps ~ N(0, s^2 I)`, over 20,000 draws lands within 4 standard
+/// errors of it.
 #[test]
 fn expected_gaussian_log_prob_is_the_mean_over_noise() {
-    let (d, s, v) = (3, 0.2, 0.09_f64);
+    let (d, s) = (3, 0.3_f64);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let a = random_mat(&mut rng, d, d, -1.0, 1.0);
     let z = random_mat(&mut rng, 1, d, -1.0, 1.0);
     let draws = 20_000;
-    let noisy = Mat::from_fn(draws, d, |_, j| z[(0, j)] + v.sqrt() * gauss(&mut rng));
+    let noisy = Mat::from_fn(draws, d, |_, j| z[(0, j)] + s * gauss(&mut rng));
     let mut t = Tape::no_grad();
     let (zv, nv, av) = (t.leaf(z.as_ref()), t.leaf(noisy.as_ref()), t.leaf(a.as_ref()));
-    let factor = SpreadFactor::new(a.as_ref(), s).unwrap();
-    let exact = t.gaussian_log_prob_factored(zv, av, None, factor, v).unwrap();
-    let samples = t.gaussian_log_prob(nv, av, None, s).unwrap();
+    let exact = fused_op(&mut t, zv, av, None, s, NoiseTerm::Expected).unwrap();
+    let samples = fused_op(&mut t, nv, av, None, s, NoiseTerm::None).unwrap();
     let values: Vec<f64> = (0..draws).map(|i| t.value(samples)[(i, 0)]).collect();
     let mean = values.iter().sum::<f64>() / draws as f64;
     let sd = (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws - 1) as f64).sqrt();
@@ -506,9 +513,9 @@ fn expected_gaussian_log_prob_is_the_mean_over_noise() {
     assert!((mean - exact).abs() < 4.0 * sd / (draws as f64).sqrt(), "Monte Carlo {mean} vs closed form {exact}");
 }
 
-/// A training loop reuses the factor's buffers (`take_factor_storage` + `new_in`) and the
-/// dense-term buffers of the tape: later steps on one tape, with stale contents in every
-/// reused buffer, give bit-identical values and gradients to a fresh tape's.
+/// A training loop reuses the buffers of the factorisation and of the dense term on one
+/// tape: later steps, with stale contents in every reused buffer, give bit-identical values
+/// and gradients to a fresh tape's.
 #[test]
 fn reused_factor_and_dense_term_buffers_give_identical_steps() {
     let (n, d, s) = (5, 140, 0.1);
@@ -520,22 +527,21 @@ fn reused_factor_and_dense_term_buffers_give_identical_steps() {
             (random_mat(&mut rng, n, d, -1.0, 1.0), a)
         })
         .collect();
-    let step = |t: &mut Tape, z: &Mat<f64>, a: &Mat<f64>, v: f64| {
+    let step = |t: &mut Tape, z: &Mat<f64>, a: &Mat<f64>, noise: NoiseTerm| {
         let mut store = ParamStore::new();
         let id = store.add("a", a.clone());
         t.clear();
-        let storage = t.take_factor_storage();
-        let factor = SpreadFactor::new_in(a.as_ref(), s, storage).unwrap();
-        let factor = if v > 0.0 { factor.with_inverse() } else { factor };
-        let (zv, av) = (t.leaf(z.as_ref()), t.param(&store, id));
-        let lp = t.gaussian_log_prob_factored(zv, av, None, factor, v).unwrap();
+        let av = t.param(&store, id);
+        let gaussian = Gaussian { factor: av, mean: None, spread: s, noise };
+        let zv = t.factorize_while_recording(&gaussian, |t| t.leaf(z.as_ref()));
+        let lp = t.gaussian_log_prob(zv, &gaussian).unwrap();
         let loss = t.sum(lp);
         t.backward(loss, &mut store);
         (t.scalar(loss), store.grad(id).to_owned())
     };
     let mut reused = Tape::new();
     for (k, (z, a)) in steps.iter().enumerate() {
-        let v = if k == 1 { s * s } else { 0.0 };
+        let v = if k == 1 { NoiseTerm::Expected } else { NoiseTerm::None };
         let (loss, grad) = step(&mut reused, z, a, v);
         let (fresh_loss, fresh_grad) = step(&mut Tape::new(), z, a, v);
         assert_eq!(loss.to_bits(), fresh_loss.to_bits(), "step {k}");
@@ -549,16 +555,50 @@ fn gauss(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * w).cos()
 }
 
+/// A factorisation prepared for one Gaussian is used only by that Gaussian (same factor,
+/// same spread): another one is factorised afresh, so each gets its own density.
 #[test]
-fn gaussian_log_prob_factored_rejects_the_factor_of_another_matrix() {
-    let mut t = Tape::new();
-    let z = t.leaf(Mat::zeros(3, 2).as_ref());
+fn a_prepared_factorisation_serves_only_its_own_gaussian() {
+    let z = faer::mat![[0.3, -0.2], [1.0, 0.5]];
     let a = faer::mat![[1.0, 0.0], [0.5, 2.0]];
+    let direct = |s: f64| {
+        let mut t = Tape::new();
+        let (zv, av) = (t.leaf(z.as_ref()), t.leaf(a.as_ref()));
+        let lp = fused_op(&mut t, zv, av, None, s, NoiseTerm::None).unwrap();
+        t.value(lp).to_owned()
+    };
+    let mut t = Tape::new();
     let av = t.leaf(a.as_ref());
-    let other = faer::mat![[1.0, 0.0], [0.5, 2.1]];
-    let err = t.gaussian_log_prob_factored(z, av, None, SpreadFactor::new(other.as_ref(), 0.1).unwrap(), 0.0);
-    assert_eq!(err.unwrap_err(), TapeError::FactorMismatch { row: 1 });
-    assert!(t.gaussian_log_prob_factored(z, av, None, SpreadFactor::new(a.as_ref(), 0.1).unwrap(), 0.0).is_ok());
+    let prepared = Gaussian { factor: av, mean: None, spread: 0.1, noise: NoiseTerm::None };
+    let zv = t.factorize_while_recording(&prepared, |t| t.leaf(z.as_ref()));
+    let other = fused_op(&mut t, zv, av, None, 0.5, NoiseTerm::None).unwrap();
+    assert_eq!(t.value(other), direct(0.5));
+    let own = t.gaussian_log_prob(zv, &prepared).unwrap();
+    assert_eq!(t.value(own), direct(0.1));
+}
+
+/// The factorisation's error, when it fails, is reported by the Gaussian node that uses it.
+#[test]
+fn a_failed_prepared_factorisation_is_reported_by_the_log_density() {
+    let mut t = Tape::new();
+    let av = t.leaf(faer::mat![[1.0, 0.0], [0.5, 0.0]].as_ref());
+    let gaussian = Gaussian { factor: av, mean: None, spread: 0.0, noise: NoiseTerm::None };
+    let zv = t.factorize_while_recording(&gaussian, |t| t.leaf(Mat::zeros(3, 2).as_ref()));
+    assert_eq!(t.gaussian_log_prob(zv, &gaussian).unwrap_err(), TapeError::SingularCovariance { index: 1 });
+}
+
+/// The recording closure cannot read the value being factorised.
+#[test]
+fn the_factor_being_factorised_cannot_be_read_while_recording() {
+    let msg = panic_message(|| {
+        let mut t = Tape::new();
+        let av = t.leaf(Mat::<f64>::identity(200, 200).as_ref());
+        let gaussian = Gaussian { factor: av, mean: None, spread: 0.1, noise: NoiseTerm::None };
+        t.factorize_while_recording(&gaussian, |t| {
+            t.exp(av);
+        });
+    });
+    assert!(msg.contains("concurrent work"), "{msg}");
 }
 
 #[test]
@@ -566,11 +606,11 @@ fn gaussian_log_prob_rejects_singular_a_without_spread() {
     let mut t = Tape::new();
     let z = t.leaf(Mat::zeros(3, 2).as_ref());
     let a = t.leaf(faer::mat![[1.0, 0.0], [0.5, 0.0]].as_ref());
-    let err = t.gaussian_log_prob(z, a, None, 0.0).unwrap_err();
+    let err = fused_op(&mut t, z, a, None, 0.0, NoiseTerm::None).unwrap_err();
     assert_eq!(err, TapeError::SingularCovariance { index: 1 });
     // The failed op left nothing behind: the tape continues normally.
     assert_eq!(t.len(), 2);
-    assert!(t.gaussian_log_prob(z, a, None, 0.1).is_ok());
+    assert!(fused_op(&mut t, z, a, None, 0.1, NoiseTerm::None).is_ok());
 }
 
 #[test]
@@ -708,7 +748,7 @@ fn no_grad_mode_computes_the_same_values() {
         let a = t.leaf(
             faer::mat![[1.0, 0.0, 0.0, 0.0], [0.1, 1.0, 0.0, 0.0], [0.0, 0.2, 1.0, 0.0], [0.0, 0.0, 0.3, 1.0]].as_ref(),
         );
-        t.gaussian_log_prob(h, a, None, 0.01).unwrap()
+        fused_op(t, h, a, None, 0.01, NoiseTerm::None).unwrap()
     };
     let mut rec = Tape::new();
     let mut inf = Tape::no_grad();

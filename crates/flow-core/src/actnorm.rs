@@ -3,7 +3,7 @@
 use autodiff_lite::{ParamId, ParamStore, Tape, Var};
 use faer::{Mat, MatRef};
 
-use crate::{Bijector, FlowError, LayerSpec, LogDet};
+use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// Per-dimension affine normalisation `z = x * exp(log_scale) + bias` (Kingma and Dhariwal,
 /// Glow, 2018), batched over rows.
@@ -45,14 +45,14 @@ impl ActNorm {
     /// Attach to parameters already in a store (loading a saved flow).
     ///
     /// # Errors
-    /// [`FlowError::Config`] for `dim == 0`; [`FlowError::Mismatch`] when a parameter is
+    /// [`FlowError::Config`] for `dim == 0`; [`FlowError::Param`] when a parameter is
     /// missing or not `1 x dim`.
     pub fn from_store(store: &ParamStore, prefix: &str, dim: usize) -> Result<Self, FlowError> {
         if dim == 0 {
             return Err(FlowError::Config("ActNorm needs at least one coordinate".into()));
         }
-        let log_scale = crate::param_with_shape(store, &format!("{prefix}.log_scale"), (1, dim))?;
-        let bias = crate::param_with_shape(store, &format!("{prefix}.bias"), (1, dim))?;
+        let log_scale = store.get_shaped(&format!("{prefix}.log_scale"), (1, dim))?;
+        let bias = store.get_shaped(&format!("{prefix}.bias"), (1, dim))?;
         Ok(Self { prefix: prefix.to_owned(), dim, log_scale, bias })
     }
 
@@ -108,10 +108,6 @@ impl Bijector for ActNorm {
         vec![self.log_scale, self.bias]
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::ActNorm { prefix: self.prefix.clone(), dim: self.dim }
-    }
-
     /// Glow's data-dependent initialisation: with the batch mean `m_j` and standard deviation
     /// `s_j = sqrt(mean_i (x_ij - m_j)^2)` (population, so the normalised batch has variance
     /// exactly 1), set `a_j = -ln s_j` and `b_j = -m_j / s_j`; the outputs on `x` then have
@@ -148,5 +144,11 @@ impl Bijector for ActNorm {
             store.value_mut(self.log_scale)[(0, j)] = a;
             store.value_mut(self.bias)[(0, j)] = b;
         }
+    }
+}
+
+impl Layer for ActNorm {
+    fn spec(&self) -> LayerSpec {
+        LayerSpec::ActNorm { prefix: self.prefix.clone(), dim: self.dim }
     }
 }

@@ -5,8 +5,10 @@ use autodiff_lite::{ParamId, ParamStore, Tape, Var};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::mlp::{Activation, LastLayerInit, Mlp, MlpConfig};
-use crate::{Bijector, FlowError, LayerSpec, LogDet};
+use autodiff_lite::Activation;
+
+use crate::mlp::{LastLayerInit, Mlp, MlpConfig};
+use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// Which half of the coordinates conditions the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,17 +133,11 @@ impl Coupling {
         rng: &mut R,
     ) -> Result<Self, FlowError> {
         let layout = Layout::of(&config)?;
-        let mlp = |n_in, n_out| MlpConfig {
-            widths: [vec![n_in], config.hidden.clone(), vec![n_out]].concat(),
-            activation: config.activation,
-            last_layer: config.last_layer,
-        };
-        let shift = Mlp::new(store, &format!("{prefix}.t"), mlp(layout.n_cond, layout.n_trans), rng);
+        let conditioner = layout.conditioner(&config);
+        let shift = Mlp::new(store, &format!("{prefix}.t"), conditioner.clone(), rng);
         let log_scale = match config.transform {
             CouplingTransform::Additive => None,
-            CouplingTransform::Affine(_) => {
-                Some(Mlp::new(store, &format!("{prefix}.s"), mlp(layout.n_cond, layout.n_trans), rng))
-            }
+            CouplingTransform::Affine(_) => Some(Mlp::new(store, &format!("{prefix}.s"), conditioner, rng)),
         };
         Ok(layout.build(config, prefix, shift, log_scale))
     }
@@ -149,23 +145,15 @@ impl Coupling {
     /// Attach to parameters already in a store (loading a saved flow).
     ///
     /// # Errors
-    /// [`FlowError::Config`] for an invalid configuration, [`FlowError::Mismatch`] for a missing
+    /// [`FlowError::Config`] for an invalid configuration, [`FlowError::Param`] for a missing
     /// or mis-shaped parameter.
     pub fn from_store(store: &ParamStore, prefix: &str, config: CouplingConfig) -> Result<Self, FlowError> {
         let layout = Layout::of(&config)?;
-        let mlp = |n_in, n_out| MlpConfig {
-            widths: [vec![n_in], config.hidden.clone(), vec![n_out]].concat(),
-            activation: config.activation,
-            last_layer: config.last_layer,
-        };
-        let shift = Mlp::from_store(store, &format!("{prefix}.t"), mlp(layout.n_cond, layout.n_trans))
-            .map_err(FlowError::Mismatch)?;
+        let conditioner = layout.conditioner(&config);
+        let shift = Mlp::from_store(store, &format!("{prefix}.t"), conditioner.clone())?;
         let log_scale = match config.transform {
             CouplingTransform::Additive => None,
-            CouplingTransform::Affine(_) => Some(
-                Mlp::from_store(store, &format!("{prefix}.s"), mlp(layout.n_cond, layout.n_trans))
-                    .map_err(FlowError::Mismatch)?,
-            ),
+            CouplingTransform::Affine(_) => Some(Mlp::from_store(store, &format!("{prefix}.s"), conditioner)?),
         };
         Ok(layout.build(config, prefix, shift, log_scale))
     }
@@ -278,7 +266,9 @@ impl Bijector for Coupling {
         }
         p
     }
+}
 
+impl Layer for Coupling {
     fn spec(&self) -> LayerSpec {
         LayerSpec::Coupling { prefix: self.prefix.clone(), config: self.config.clone() }
     }
@@ -316,6 +306,16 @@ impl Layout {
                 let gather = [cond, trans].concat();
                 Ok(Self { n_cond, n_trans: d - n_cond, gather: Some(gather) })
             }
+        }
+    }
+
+    /// The shape of the conditioner networks (`s` and `t` alike): conditioning part to
+    /// transformed part through the configured hidden widths.
+    fn conditioner(&self, config: &CouplingConfig) -> MlpConfig {
+        MlpConfig {
+            widths: [vec![self.n_cond], config.hidden.clone(), vec![self.n_trans]].concat(),
+            activation: config.activation,
+            last_layer: config.last_layer,
         }
     }
 

@@ -4,7 +4,7 @@ use autodiff_lite::{GradMode, ParamId, ParamStore, Tape, Var};
 use faer::{Col, Mat, MatRef};
 use serde::{Deserialize, Serialize};
 
-use crate::{Bijector, FlowError, LayerSpec, LogDet};
+use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// The architecture of a whole flow: its dimension and its layers in data-to-latent order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct FlowSpec {
 #[derive(Debug, Default)]
 pub struct Flow {
     dim: usize,
-    layers: Vec<Box<dyn Bijector>>,
+    layers: Vec<Box<dyn Layer>>,
 }
 
 impl Flow {
@@ -33,7 +33,7 @@ impl Flow {
     ///
     /// # Errors
     /// [`FlowError::Config`] when the layer's dimension differs from the flow's.
-    pub fn push(&mut self, layer: impl Bijector + 'static) -> Result<&mut Self, FlowError> {
+    pub fn push(&mut self, layer: impl Layer + 'static) -> Result<&mut Self, FlowError> {
         self.push_boxed(Box::new(layer))
     }
 
@@ -41,7 +41,7 @@ impl Flow {
     ///
     /// # Errors
     /// [`FlowError::Config`] when the layer's dimension differs from the flow's.
-    pub fn push_boxed(&mut self, layer: Box<dyn Bijector>) -> Result<&mut Self, FlowError> {
+    pub fn push_boxed(&mut self, layer: Box<dyn Layer>) -> Result<&mut Self, FlowError> {
         if layer.dim() != self.dim {
             return Err(FlowError::Config(format!(
                 "layer of dimension {} in a flow of dimension {}",
@@ -54,7 +54,7 @@ impl Flow {
     }
 
     /// The layers in data-to-latent order.
-    pub fn layers(&self) -> &[Box<dyn Bijector>] {
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.layers
     }
 
@@ -71,7 +71,7 @@ impl Flow {
     /// Rebuild a flow from its architecture on parameters already in `store`.
     ///
     /// # Errors
-    /// [`FlowError::Mismatch`] or [`FlowError::Config`] when the store does not fit the spec.
+    /// [`FlowError::Param`] or [`FlowError::Config`] when the store does not fit the spec.
     pub fn from_spec(spec: &FlowSpec, store: &ParamStore) -> Result<Self, FlowError> {
         let mut flow = Flow::new(spec.dim);
         for layer in &spec.layers {
@@ -172,11 +172,13 @@ impl Bijector for Flow {
         self.layers.iter().flat_map(|l| l.params()).collect()
     }
 
-    fn spec(&self) -> LayerSpec {
-        LayerSpec::Chain(self.architecture())
-    }
-
     fn init_from_data(&self, store: &mut ParamStore, x: MatRef<'_, f64>) {
         Flow::init_from_data(self, store, x);
+    }
+}
+
+impl Layer for Flow {
+    fn spec(&self) -> LayerSpec {
+        LayerSpec::Chain(self.architecture())
     }
 }

@@ -7,13 +7,13 @@
 //!   first half of the channels conditions the second through a small CNN, with `tanh`
 //!   log-scales centred across channels at every pixel, so the layer is volume-preserving.
 
-use autodiff_lite::{Conv2dShape, ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{Conv2dShape, ParamError, ParamId, ParamStore, Tape, Var};
 use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::{Bijector, FlowError, LayerSpec, LogDet, Permutation, param_with_shape};
+use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet, Permutation};
 
 /// The shape `channels x height x width` of the images a layer sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +213,7 @@ impl ConvCoupling {
     /// Attach to parameters already in a store (loading a saved flow).
     ///
     /// # Errors
-    /// [`FlowError::Config`] for an invalid configuration, [`FlowError::Mismatch`] for a missing
+    /// [`FlowError::Config`] for an invalid configuration, [`FlowError::Param`] for a missing
     /// or mis-shaped parameter.
     pub fn from_store(store: &ParamStore, prefix: &str, config: ConvCouplingConfig) -> Result<Self, FlowError> {
         config.validate()?;
@@ -223,11 +223,11 @@ impl ConvCoupling {
             .enumerate()
             .map(|(k, (geometry, c_out))| {
                 Ok((
-                    param_with_shape(store, &format!("{prefix}.conv{k}.weight"), (*c_out, geometry.patch_len()))?,
-                    param_with_shape(store, &format!("{prefix}.conv{k}.bias"), (1, *c_out))?,
+                    store.get_shaped(&format!("{prefix}.conv{k}.weight"), (*c_out, geometry.patch_len()))?,
+                    store.get_shaped(&format!("{prefix}.conv{k}.bias"), (1, *c_out))?,
                 ))
             })
-            .collect::<Result<_, FlowError>>()?;
+            .collect::<Result<_, ParamError>>()?;
         Ok(Self { config, prefix: prefix.to_owned(), convs })
     }
 
@@ -290,7 +290,9 @@ impl Bijector for ConvCoupling {
     fn params(&self) -> Vec<ParamId> {
         self.convs.iter().flat_map(|&(w, b)| [w, b]).collect()
     }
+}
 
+impl Layer for ConvCoupling {
     fn spec(&self) -> LayerSpec {
         LayerSpec::ConvCoupling { prefix: self.prefix.clone(), config: self.config.clone() }
     }

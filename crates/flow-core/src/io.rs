@@ -166,28 +166,17 @@ pub fn load_params(path: impl AsRef<Path>) -> Result<ParamStore, FlowError> {
 /// not named by `ids` are ignored; `store` is left unchanged on error.
 ///
 /// # Errors
-/// As [`load_params`], and [`FlowError::Mismatch`] naming the file and the parameter when a
+/// As [`load_params`], and [`FlowError::Weights`] naming the file and the parameter when a
 /// parameter is missing from the file or has another shape there.
 pub fn load_params_into(path: impl AsRef<Path>, store: &mut ParamStore, ids: &[ParamId]) -> Result<(), FlowError> {
     let path = path.as_ref();
     let saved = load_params(path)?;
     let mut updates = Vec::with_capacity(ids.len());
     for &id in ids {
-        let name = store.name(id);
+        let want = store.value(id);
         let src = saved
-            .get(name)
-            .ok_or_else(|| FlowError::Mismatch(format!("{}: missing parameter '{name}'", path.display())))?;
-        let (have, want) = (saved.value(src), store.value(id));
-        if (have.nrows(), have.ncols()) != (want.nrows(), want.ncols()) {
-            return Err(FlowError::Mismatch(format!(
-                "{}: parameter '{name}' has shape {}x{}, expected {}x{}",
-                path.display(),
-                have.nrows(),
-                have.ncols(),
-                want.nrows(),
-                want.ncols()
-            )));
-        }
+            .get_shaped(store.name(id), (want.nrows(), want.ncols()))
+            .map_err(|source| FlowError::Weights { path: path.to_owned(), source })?;
         updates.push((id, src));
     }
     for (id, src) in updates {
@@ -199,11 +188,12 @@ pub fn load_params_into(path: impl AsRef<Path>, store: &mut ParamStore, ids: &[P
 /// Write `value` as pretty-printed JSON to `path`, atomically.
 ///
 /// # Errors
-/// [`FlowError::Io`] when the file cannot be written, [`FlowError::Format`] if `value` does
+/// [`FlowError::Io`] when the file cannot be written, [`FlowError::Json`] if `value` does
 /// not serialise (a map with non-string keys).
 pub fn write_json<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<(), FlowError> {
     let path = path.as_ref();
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| format_error(path, e.to_string()))?;
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|source| FlowError::Json { path: path.to_owned(), source })?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
 }
@@ -211,12 +201,12 @@ pub fn write_json<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> R
 /// Read a value written by [`write_json`] (or any JSON of the right shape) from `path`.
 ///
 /// # Errors
-/// [`FlowError::Io`] when the file cannot be read, [`FlowError::Format`] with serde's line
+/// [`FlowError::Io`] when the file cannot be read, [`FlowError::Json`] with serde's line
 /// and column for invalid JSON or a shape that does not match `T`.
 pub fn read_json<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, FlowError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-    serde_json::from_str(&text).map_err(|e| format_error(path, e.to_string()))
+    serde_json::from_str(&text).map_err(|source| FlowError::Json { path: path.to_owned(), source })
 }
 
 /// Save a trained flow to the directory `dir` (created if missing): its architecture to
@@ -231,32 +221,39 @@ pub fn save_flow(dir: impl AsRef<Path>, flow: &Flow, store: &ParamStore) -> Resu
     save_params(dir.join(WEIGHTS_FILE), store, &flow.params())
 }
 
+/// [`Flow::from_spec`] on parameters loaded from the weights file `weights`: a missing or
+/// mis-shaped parameter is a [`FlowError::Weights`] naming that file.
+///
+/// # Errors
+/// [`FlowError::Weights`], or [`FlowError::Config`] for an invalid architecture.
+pub fn attach_saved(spec: &FlowSpec, store: &ParamStore, weights: &Path) -> Result<Flow, FlowError> {
+    Flow::from_spec(spec, store).map_err(|e| match e {
+        FlowError::Param(source) => FlowError::Weights { path: weights.to_owned(), source },
+        other => other,
+    })
+}
+
 /// Load a flow saved by [`save_flow`]: the flow and a store holding exactly its parameters.
 ///
 /// # Errors
 /// [`FlowError::Io`] for unreadable files; [`FlowError::Format`] naming the file for
 /// invalid JSON, an invalid architecture, or a corrupted weights file;
-/// [`FlowError::Mismatch`] naming the weights file and the parameter when a parameter of
-/// the architecture is missing or mis-shaped, or a tensor of the file is not a parameter of
-/// the architecture.
+/// [`FlowError::Weights`] naming the weights file and the parameter when a parameter of
+/// the architecture is missing or mis-shaped, [`FlowError::ExtraTensor`] when a tensor of the
+/// file is not a parameter of the architecture.
 pub fn load_flow(dir: impl AsRef<Path>) -> Result<(Flow, ParamStore), FlowError> {
     let dir = dir.as_ref();
     let spec_path = dir.join(SPEC_FILE);
     let weights_path = dir.join(WEIGHTS_FILE);
     let spec: FlowSpec = read_json(&spec_path)?;
     let store = load_params(&weights_path)?;
-    let flow = Flow::from_spec(&spec, &store).map_err(|e| match e {
-        FlowError::Mismatch(m) => FlowError::Mismatch(format!("{}: {m}", weights_path.display())),
+    let flow = attach_saved(&spec, &store, &weights_path).map_err(|e| match e {
         FlowError::Config(m) => format_error(&spec_path, format!("invalid architecture: {m}")),
         other => other,
     })?;
     let used: HashSet<&str> = flow.params().into_iter().map(|id| store.name(id)).collect();
     if let Some(extra) = store.ids().map(|id| store.name(id)).find(|name| !used.contains(name)) {
-        return Err(FlowError::Mismatch(format!(
-            "{}: tensor '{extra}' is not a parameter of the architecture in {}",
-            weights_path.display(),
-            spec_path.display()
-        )));
+        return Err(FlowError::ExtraTensor { path: weights_path, name: extra.to_owned(), spec: spec_path });
     }
     Ok((flow, store))
 }

@@ -52,11 +52,13 @@ use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
 pub use actnorm::ActNorm;
+/// The conditioners' nonlinearity (the tape's fused activation).
+pub use autodiff_lite::Activation;
 pub use coupling::{Coupling, CouplingConfig, CouplingTransform, LogScale, Parity, Split};
 pub use flow::{Flow, FlowSpec};
 pub use image::{ConvCoupling, ConvCouplingConfig, ImageShape};
 pub use lu_linear::{LuInit, LuLinear};
-pub use mlp::{Activation, LastLayerInit, Mlp, MlpConfig};
+pub use mlp::{LastLayerInit, Mlp, MlpConfig};
 pub use permutation::Permutation;
 
 /// The per-sample log-determinant of a bijector's Jacobian.
@@ -88,7 +90,8 @@ impl LogDet {
 }
 
 /// An invertible map of `R^D` with an exact log-Jacobian determinant, applied to batches
-/// (`n x D`, one sample per row).
+/// (`n x D`, one sample per row). Implementors provide the map both ways; the rest has
+/// defaults for a layer without parameters that changes volume.
 pub trait Bijector: std::fmt::Debug + Send + Sync {
     /// The dimension `D`.
     fn dim(&self) -> usize;
@@ -99,18 +102,26 @@ pub trait Bijector: std::fmt::Debug + Send + Sync {
     /// Latent to data: `x = g^-1(z)` and `log|det dg^-1/dz|` per sample.
     fn inverse(&self, tape: &mut Tape, store: &ParamStore, z: Var) -> (Var, LogDet);
 
-    /// True only where `log|det J|` is exactly zero by construction.
-    fn is_volume_preserving(&self) -> bool;
+    /// True only where `log|det J|` is exactly zero by construction (default: false).
+    fn is_volume_preserving(&self) -> bool {
+        false
+    }
 
-    /// The handles of the layer's trainable parameters.
-    fn params(&self) -> Vec<ParamId>;
-
-    /// A serialisable description from which [`LayerSpec::attach`] rebuilds the layer.
-    fn spec(&self) -> LayerSpec;
+    /// The handles of the layer's trainable parameters (default: none).
+    fn params(&self) -> Vec<ParamId> {
+        Vec::new()
+    }
 
     /// Data-dependent initialisation from a batch `x` of inputs to this layer (ActNorm uses
     /// it); the default does nothing.
     fn init_from_data(&self, _store: &mut ParamStore, _x: MatRef<'_, f64>) {}
+}
+
+/// A bijector that a [`Flow`] can hold and save: it describes itself as a [`LayerSpec`],
+/// from which [`LayerSpec::attach`] rebuilds it on saved parameters.
+pub trait Layer: Bijector {
+    /// The serialisable description of the layer.
+    fn spec(&self) -> LayerSpec;
 }
 
 /// The architecture of one layer, as saved next to the weights.
@@ -165,9 +176,9 @@ impl LayerSpec {
     /// Rebuild the layer on parameters already in `store`.
     ///
     /// # Errors
-    /// [`FlowError::Mismatch`] when a parameter is missing or has the wrong shape,
+    /// [`FlowError::Param`] when a parameter is missing or has the wrong shape,
     /// [`FlowError::Config`] for an invalid description.
-    pub fn attach(&self, store: &ParamStore) -> Result<Box<dyn Bijector>, FlowError> {
+    pub fn attach(&self, store: &ParamStore) -> Result<Box<dyn Layer>, FlowError> {
         Ok(match self {
             LayerSpec::Coupling { prefix, config } => Box::new(Coupling::from_store(store, prefix, config.clone())?),
             LayerSpec::Permutation { perm } => Box::new(Permutation::new(perm.clone())?),
@@ -189,9 +200,37 @@ pub enum FlowError {
     /// An invalid architecture (dimensions, masks, permutations).
     #[error("invalid flow configuration: {0}")]
     Config(String),
-    /// Saved weights do not match the architecture.
+    /// A parameter of the architecture is missing from the store or has another shape.
     #[error("weights do not match the architecture: {0}")]
-    Mismatch(String),
+    Param(#[from] autodiff_lite::ParamError),
+    /// A saved weights file does not fit the architecture it is loaded for.
+    #[error("{path}: {source}")]
+    Weights {
+        /// The weights file.
+        path: std::path::PathBuf,
+        /// Which parameter is missing or mis-shaped.
+        #[source]
+        source: autodiff_lite::ParamError,
+    },
+    /// A saved weights file holds a tensor that is not a parameter of the architecture.
+    #[error("{path}: tensor '{name}' is not a parameter of the architecture in {spec}")]
+    ExtraTensor {
+        /// The weights file.
+        path: std::path::PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The architecture file.
+        spec: std::path::PathBuf,
+    },
+    /// A JSON file is not valid JSON or does not have the expected shape.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Serde's error, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -208,25 +247,6 @@ pub enum FlowError {
         /// What is wrong.
         message: String,
     },
-}
-
-/// The handle of the parameter `name`, checked to have `shape` (rows, columns).
-///
-/// # Errors
-/// [`FlowError::Mismatch`] naming the parameter when it is missing or mis-shaped.
-pub(crate) fn param_with_shape(store: &ParamStore, name: &str, shape: (usize, usize)) -> Result<ParamId, FlowError> {
-    let id = store.get(name).ok_or_else(|| FlowError::Mismatch(format!("missing parameter '{name}'")))?;
-    let v = store.value(id);
-    if (v.nrows(), v.ncols()) != shape {
-        return Err(FlowError::Mismatch(format!(
-            "parameter '{name}' has shape {}x{}, expected {}x{}",
-            v.nrows(),
-            v.ncols(),
-            shape.0,
-            shape.1
-        )));
-    }
-    Ok(id)
 }
 
 /// A `1 x 1` value repeated down an `n x 1` column (`0 + v` with broadcasting, so the

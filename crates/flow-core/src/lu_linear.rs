@@ -7,7 +7,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::permutation::invert;
-use crate::{Bijector, FlowError, LayerSpec, LogDet};
+use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// How a new [`LuLinear`] starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl LuLinear {
     ///
     /// # Errors
     /// [`FlowError::Config`] when `perm` is not a permutation of `0..dim` or `signs` is not
-    /// `dim` values each `+1` or `-1`; [`FlowError::Mismatch`] when a parameter is missing or
+    /// `dim` values each `+1` or `-1`; [`FlowError::Param`] when a parameter is missing or
     /// mis-shaped.
     pub fn from_store(
         store: &ParamStore,
@@ -116,9 +116,9 @@ impl LuLinear {
                 "LuLinear '{prefix}': signs must be {dim} values of +1 or -1, got {signs:?}"
             )));
         }
-        let lower = crate::param_with_shape(store, &format!("{prefix}.lower"), (dim, dim))?;
-        let upper = crate::param_with_shape(store, &format!("{prefix}.upper"), (dim, dim))?;
-        let log_abs_s = crate::param_with_shape(store, &format!("{prefix}.log_abs_s"), (1, dim))?;
+        let lower = store.get_shaped(&format!("{prefix}.lower"), (dim, dim))?;
+        let upper = store.get_shaped(&format!("{prefix}.upper"), (dim, dim))?;
+        let log_abs_s = store.get_shaped(&format!("{prefix}.log_abs_s"), (1, dim))?;
         Ok(Self { prefix: prefix.to_owned(), dim, inv_perm: invert(&perm), perm, signs, lower, upper, log_abs_s })
     }
 
@@ -219,7 +219,9 @@ impl Bijector for LuLinear {
     fn params(&self) -> Vec<ParamId> {
         vec![self.lower, self.upper, self.log_abs_s]
     }
+}
 
+impl Layer for LuLinear {
     fn spec(&self) -> LayerSpec {
         LayerSpec::LuLinear {
             prefix: self.prefix.clone(),

@@ -1,20 +1,9 @@
 //! Conditioner networks: multilayer perceptrons recorded on the tape.
 
-use autodiff_lite::{ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{Activation, ParamError, ParamId, ParamStore, Tape, Var};
 use faer::Mat;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
-
-/// The nonlinearity between the layers of an [`Mlp`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Activation {
-    /// `max(x, 0)`.
-    Relu,
-    /// `x` for `x > 0`, `alpha x` otherwise (the paper uses `alpha = 0.2`).
-    LeakyRelu(f64),
-    /// `tanh(x)`.
-    Tanh,
-}
 
 /// How the last layer of an [`Mlp`] starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -99,30 +88,17 @@ impl Mlp {
     /// Rebuild from parameters already in a store (loading).
     ///
     /// # Errors
-    /// The name of the first missing or mis-shaped parameter.
-    pub fn from_store(store: &ParamStore, prefix: &str, config: MlpConfig) -> Result<Self, String> {
-        let mut layers = Vec::new();
-        for k in 0..config.widths.len() - 1 {
-            let (fan_in, fan_out) = (config.widths[k], config.widths[k + 1]);
-            let get = |name: String, shape: (usize, usize)| {
-                let id = store.get(&name).ok_or_else(|| format!("missing parameter '{name}'"))?;
-                let v = store.value(id);
-                if (v.nrows(), v.ncols()) != shape {
-                    return Err(format!(
-                        "parameter '{name}' has shape {}x{}, expected {}x{}",
-                        v.nrows(),
-                        v.ncols(),
-                        shape.0,
-                        shape.1
-                    ));
-                }
-                Ok(id)
-            };
-            layers.push((
-                get(format!("{prefix}.layer{k}.weight"), (fan_in, fan_out))?,
-                get(format!("{prefix}.layer{k}.bias"), (1, fan_out))?,
-            ));
-        }
+    /// [`ParamError`] naming the first missing or mis-shaped parameter.
+    pub fn from_store(store: &ParamStore, prefix: &str, config: MlpConfig) -> Result<Self, ParamError> {
+        let layers = (0..config.widths.len() - 1)
+            .map(|k| {
+                let (fan_in, fan_out) = (config.widths[k], config.widths[k + 1]);
+                Ok((
+                    store.get_shaped(&format!("{prefix}.layer{k}.weight"), (fan_in, fan_out))?,
+                    store.get_shaped(&format!("{prefix}.layer{k}.bias"), (1, fan_out))?,
+                ))
+            })
+            .collect::<Result<_, ParamError>>()?;
         Ok(Self { config, layers })
     }
 
@@ -143,12 +119,7 @@ impl Mlp {
         for (k, &(w, b)) in self.layers.iter().enumerate() {
             let (wv, bv) = (tape.param(store, w), tape.param(store, b));
             // One fused node per layer: the activation is applied in the same pass.
-            let act = match self.config.activation {
-                _ if k == last => autodiff_lite::Activation::Identity,
-                Activation::Relu => autodiff_lite::Activation::Relu,
-                Activation::LeakyRelu(alpha) => autodiff_lite::Activation::LeakyRelu(alpha),
-                Activation::Tanh => autodiff_lite::Activation::Tanh,
-            };
+            let act = if k == last { Activation::Identity } else { self.config.activation };
             h = tape.linear_act(h, wv, bv, act);
         }
         h

@@ -1,10 +1,10 @@
 //! Fixed permutations of the coordinates (volume-preserving).
 
-use autodiff_lite::{ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{ParamStore, Tape, Var};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use crate::{Bijector, FlowError, LayerSpec, LogDet};
+use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// `z_j = x_{perm[j]}`: a fixed reordering of the coordinates, `log|det J| = 0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +72,9 @@ impl Bijector for Permutation {
     fn is_volume_preserving(&self) -> bool {
         true
     }
+}
 
-    fn params(&self) -> Vec<ParamId> {
-        Vec::new()
-    }
-
+impl Layer for Permutation {
     fn spec(&self) -> LayerSpec {
         LayerSpec::Permutation { perm: self.perm.clone() }
     }

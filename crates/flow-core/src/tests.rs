@@ -43,7 +43,7 @@ const TRANSFORMS: [CouplingTransform; 5] = [
 
 const ACTIVATIONS: [Activation; 3] = [Activation::Relu, Activation::LeakyRelu(0.2), Activation::Tanh];
 
-fn random_layer(store: &mut ParamStore, rng: &mut ChaCha8Rng, d: usize, k: usize) -> Box<dyn Bijector> {
+fn random_layer(store: &mut ParamStore, rng: &mut ChaCha8Rng, d: usize, k: usize) -> Box<dyn Layer> {
     match rng.random_range(0..6) {
         0 => Box::new(Permutation::random(d, rng)),
         1 => Box::new(Permutation::reverse(d)),
@@ -392,7 +392,13 @@ fn invalid_actnorm_and_lu_descriptions_are_errors() {
     assert!(matches!(attach(vec![0, 1], vec![1.0; 3]), Err(FlowError::Config(_))));
     assert!(matches!(attach(vec![0, 1, 2], vec![1.0, 0.5, -1.0]), Err(FlowError::Config(_))));
     let wrong_dim = LayerSpec::LuLinear { prefix: "lu".into(), dim: 2, perm: vec![0, 1], signs: vec![1.0; 2] };
-    assert!(matches!(wrong_dim.attach(&store), Err(FlowError::Mismatch(m)) if m.contains("lu.lower")));
+    assert!(matches!(
+        wrong_dim.attach(&store),
+        Err(FlowError::Param(autodiff_lite::ParamError::Shape { name, expected: (2, 2), found: (3, 3) })) if name == "lu.lower"
+    ));
     let missing = LayerSpec::ActNorm { prefix: "nope".into(), dim: 3 };
-    assert!(matches!(missing.attach(&store), Err(FlowError::Mismatch(m)) if m.contains("nope.log_scale")));
+    assert!(matches!(
+        missing.attach(&store),
+        Err(FlowError::Param(autodiff_lite::ParamError::Missing { name })) if name == "nope.log_scale"
+    ));
 }

@@ -43,9 +43,18 @@ pub(crate) fn graph(data: MatRef<'_, f64>, graph: &KnnGraph, needed: usize) -> R
     Ok(())
 }
 
-/// The median of non-empty `values` as NumPy computes it: the middle value for odd length, the
-/// mean of the two middle values for even length.
-pub(crate) fn median(values: &[f64]) -> f64 {
+/// The median of `values` as NumPy computes it: the middle value for odd length, the mean of
+/// the two middle values for even length, NaN for no values (values are ordered by
+/// `f64::total_cmp`, so NaNs sort last).
+///
+/// ```
+/// assert_eq!(intrinsic_dim::median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+/// assert!(intrinsic_dim::median(&[]).is_nan());
+/// ```
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;

@@ -52,6 +52,7 @@ pub mod mle;
 pub mod pca;
 pub mod twonn;
 
+pub use check::median;
 pub use corrdim::CorrelationDimension;
 pub use knn::{Algorithm, KnnGraph, count_pairs_within};
 pub use mle::Mle;

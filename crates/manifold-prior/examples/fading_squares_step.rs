@@ -3,24 +3,24 @@
 //! [const-shift|random|expected]`.
 
 use datasets::Manifold;
-use manifold_prior::{NoiseMode, TrainConfig, paper_fading_squares, profile_spread_steps};
+use manifold_prior::{SpreadNoise, TrainConfig, paper_fading_squares, profile_steps};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let steps: usize = args.next().map_or(Ok(10), |s| s.parse())?;
     let seed: u64 = args.next().map_or(Ok(0), |s| s.parse())?;
     let noise = match args.next().as_deref() {
-        None | Some("const-shift") => NoiseMode::ConstShift,
-        Some("random") => NoiseMode::Random,
-        Some("expected") => NoiseMode::Expected,
+        None | Some("const-shift") => SpreadNoise::ConstShift,
+        Some("random") => SpreadNoise::Random,
+        Some("expected") => SpreadNoise::Expected,
         Some(other) => return Err(format!("unknown noise mode '{other}' (const-shift, random, expected)").into()),
     };
     let mut model = paper_fading_squares(seed, noise)?;
-    println!("parameters: {}", model.store.n_scalars());
+    println!("parameters: {}", model.store().n_scalars());
     let mut generate =
         |n: usize, rng: &mut rand_chacha::ChaCha8Rng| Manifold::FadingSquares.sample_with_params(n, rng).0;
     let config = TrainConfig::paper_fading_squares().with_seed(seed);
-    let profile = profile_spread_steps(&mut model, &mut generate, &config, steps)?;
+    let profile = profile_steps(&mut model, &mut generate, &config, steps)?;
     println!("{profile:#?}");
     Ok(())
 }

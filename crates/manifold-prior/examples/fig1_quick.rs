@@ -1,6 +1,6 @@
 //! Train the fig1 spread flow and baseline once and print the headline numbers.
 
-use manifold_prior::{DataSource, ReadoffConfig, TrainConfig, paper_fig1_baseline, paper_fig1_spread, train};
+use manifold_prior::{DataSource, ReadoffConfig, Silent, TrainConfig, paper_fig1_baseline, paper_fig1_spread, train};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -14,8 +14,8 @@ fn main() -> anyhow::Result<()> {
     let _ = rand_chacha::ChaCha8Rng::random::<u8>;
     let config = TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
     let mut model = paper_fig1_spread(seed)?;
-    let h = train(&mut model, DataSource::Generator(&mut sine), &config)?;
-    let ema_samples = model.sample_with(10_000, 1000 + seed, manifold_prior::ParamSource::Ema);
+    let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent)?;
+    let ema_samples = model.sample_with(10_000, 1000 + seed, manifold_prior::ParamSource::Average);
     let near_ema = (0..ema_samples.nrows())
         .filter(|&i| (ema_samples[(i, 1)] - (2.0 * ema_samples[(i, 0)]).sin()).abs() < 0.05)
         .count();
@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         id.data_rules
     );
     let mut base = paper_fig1_baseline(seed)?;
-    let hb = train(&mut base, DataSource::Generator(&mut sine), &config)?;
+    let hb = train(&mut base, DataSource::Generator(&mut sine), &config, &mut Silent)?;
     let s = base.sample(10_000, 2000 + seed);
     let near = (0..s.nrows()).filter(|&i| (s[(i, 1)] - (2.0 * s[(i, 0)]).sin()).abs() < 0.05).count();
     println!(

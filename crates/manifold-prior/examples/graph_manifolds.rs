@@ -3,7 +3,7 @@
 
 use datasets::Manifold;
 use manifold_prior::{
-    DataSource, ReadoffConfig, ScalingMode, SpreadConfig, Standardizer, TrainConfig, spread_preset, train,
+    DataSource, ReadoffConfig, ScalingMode, Silent, SpreadConfig, Standardizer, TrainConfig, spread_preset, train,
 };
 use rand::SeedableRng;
 
@@ -15,10 +15,10 @@ fn main() -> anyhow::Result<()> {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1_000 + seed);
             let reference = manifold.sample(20_000, &mut rng);
             let scaler = Standardizer::fit(reference.as_ref(), ScalingMode::Global);
-            let mut model = spread_preset(manifold.ambient_dim(), 6, seed, SpreadConfig::default(), scaler)?;
+            let mut model = spread_preset(manifold.ambient_dim(), 6, seed, SpreadConfig::paper(), scaler)?;
             let mut generate = |n: usize, rng: &mut rand_chacha::ChaCha8Rng| manifold.sample(n, rng);
             let config = TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
-            let h = train(&mut model, DataSource::Generator(&mut generate), &config)?;
+            let h = train(&mut model, DataSource::Generator(&mut generate), &config, &mut Silent)?;
             let data = manifold.sample(10_000, &mut rng);
             let id = model.intrinsic_dimension(data.as_ref(), ReadoffConfig::default())?;
             let samples = model.sample(10_000, 7 + seed);

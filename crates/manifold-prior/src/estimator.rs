@@ -4,11 +4,11 @@
 use faer::MatRef;
 use intrinsic_dim::{Estimate, EstimateError, Estimator};
 
-use crate::model::{NoiseMode, SpreadConfig, SpreadPlacement};
 use crate::presets::spread_preset;
 use crate::readoff::{ReadoffConfig, ReadoffRule};
 use crate::scaling::{ScalingMode, Standardizer};
-use crate::trainer::{DataSource, TrainConfig, train};
+use crate::spread::{SpreadConfig, SpreadNoise, SpreadPlacement};
+use crate::trainer::{DataSource, Silent, TrainConfig, train};
 
 /// Trains a spread flow (additive couplings alternating the split, paper-style conditioners)
 /// on standardised data and reads the dimension off it with one rule; every rule's count and
@@ -53,7 +53,7 @@ impl Default for FlowEstimator {
     fn default() -> Self {
         Self {
             n_layers: 6,
-            spread: SpreadConfig { s: 0.03, noise: NoiseMode::Random, placement: SpreadPlacement::Data },
+            spread: SpreadConfig { spread: 0.03, spread_noise: SpreadNoise::Random, placement: SpreadPlacement::Data },
             train: TrainConfig::paper_fig1(),
             readoff: ReadoffConfig::default(),
             rule: ReadoffRule::default(),
@@ -67,7 +67,7 @@ impl FlowEstimator {
     /// `s = 0.01`, and the noise-relative rule on the encoded data
     /// ([`ReadoffRule::NOISE_RELATIVE_DATA`]).
     pub fn method() -> Self {
-        Self { spread: SpreadConfig::default(), rule: ReadoffRule::NOISE_RELATIVE_DATA, ..Self::default() }
+        Self { spread: SpreadConfig::paper(), rule: ReadoffRule::NOISE_RELATIVE_DATA, ..Self::default() }
     }
 }
 
@@ -95,7 +95,7 @@ impl Estimator for FlowEstimator {
         let failed = |e: &dyn std::fmt::Display| EstimateError::Failed(e.to_string());
         let mut model =
             spread_preset(d, self.n_layers, self.train.seed, self.spread, scaler).map_err(|e| failed(&e))?;
-        train(&mut model, DataSource::Fixed(data), &self.train).map_err(|e| failed(&e))?;
+        train(&mut model, DataSource::Fixed(data), &self.train, &mut Silent).map_err(|e| failed(&e))?;
         let id = model.intrinsic_dimension(data, self.readoff).map_err(|e| failed(&e))?;
         let mut diagnostics = vec![
             ("rule_relative_prior".to_owned(), id.prior_rules.relative as f64),
@@ -128,8 +128,8 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::FlowEstimator;
-    use crate::model::SpreadPlacement;
     use crate::readoff::ReadoffRule;
+    use crate::spread::SpreadPlacement;
     use crate::trainer::TrainConfig;
 
     fn short(steps: usize) -> FlowEstimator {
@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn the_default_finds_the_dimension_of_a_curve_and_a_surface() {
         let d = FlowEstimator::default();
-        assert_eq!((d.spread.placement, d.spread.s, d.rule), (SpreadPlacement::Data, 0.03, ReadoffRule::LOG_GAP_DATA));
+        assert_eq!(
+            (d.spread.placement, d.spread.spread, d.rule),
+            (SpreadPlacement::Data, 0.03, ReadoffRule::LOG_GAP_DATA)
+        );
         for (manifold, k) in [(Manifold::SineCurve, 1.0), (Manifold::Paraboloid, 2.0)] {
             let data = manifold.sample(2_000, &mut ChaCha8Rng::seed_from_u64(21));
             let e = short(3_000).estimate(data.as_ref()).unwrap();

@@ -11,7 +11,7 @@
 //! manifold.
 //!
 //! ```
-//! use manifold_prior::{DataSource, ReadoffConfig, TrainConfig, paper_fig1_spread, train};
+//! use manifold_prior::{DataSource, ReadoffConfig, Silent, TrainConfig, paper_fig1_spread, train};
 //! use rand::RngExt;
 //!
 //! // The paper's sine curve, fresh samples every step.
@@ -21,7 +21,7 @@
 //! };
 //! let mut model = paper_fig1_spread(0).unwrap();
 //! let config = TrainConfig::paper_fig1().with_steps(50);
-//! let history = train(&mut model, DataSource::Generator(&mut sine), &config).unwrap();
+//! let history = train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap();
 //! assert_eq!(history.losses.len(), 50);
 //! let samples = model.sample(100, 1);
 //! assert_eq!(samples.ncols(), 2);
@@ -39,6 +39,8 @@
 //! drifts with training. The trainer keeps an exponential moving average of the prior for the
 //! read-off and records the eigenvalue trajectory; judge results over several seeds.
 
+mod average;
+mod error;
 mod estimator;
 mod model;
 mod presets;
@@ -46,85 +48,42 @@ mod prior;
 mod profile;
 mod readoff;
 mod scaling;
+mod spread;
 mod trainer;
+
+/// The tape and parameter store this crate trains with, re-exported whole so that users (and
+/// this workspace's binaries) reach it through one dependency, at the version this crate uses.
+pub use autodiff_lite;
+/// The bijectors and flows this crate builds on, re-exported whole (see [`autodiff_lite`]).
+pub use flow_core;
 
 /// The parameter store in the signatures of [`SpreadFlow::new`] and [`coupling_flow`].
 pub use autodiff_lite::ParamStore;
+pub use average::{Averaged, MovingAverage, ParamSource, ParamValues};
+pub use error::{CheckpointError, PriorError};
 pub use estimator::FlowEstimator;
-/// The flow-core types in the signatures of [`coupling_flow`] and the presets, so callers can
-/// build flows without depending on `flow-core` directly.
+/// The flow-core types in the signatures of [`coupling_flow`] and the presets.
 pub use flow_core::{Activation, CouplingTransform};
 /// The trait [`FlowEstimator`] implements and its result, so callers need not depend on
 /// `intrinsic-dim` to use the flow estimator.
 pub use intrinsic_dim::{Estimate, Estimator};
-pub use model::{
-    Model, NoiseMode, ParamSource, SpreadConfig, SpreadFlow, SpreadPlacement, StandardFlow, VolumeCheck, covariance,
-};
+pub use model::{Model, PriorEigenvalues, SpreadFlow, StandardFlow, TrainableState, VolumeCheck, covariance};
 pub use presets::{
     FADING_SQUARES_N_PARAMS, FADING_SQUARES_SIDE, PAPER_ACTIVATION, PAPER_HIDDEN, coupling_flow, fading_squares_flow,
     paper_fading_squares, paper_fig1_baseline, paper_fig1_spread, spread_preset,
 };
-pub use prior::{DiagonalGaussian, MeanMode, Prior, Spectrum, StandardNormal, TriangularGaussian};
-pub use profile::{StepProfile, profile_spread_steps};
+pub use prior::{Density, DiagonalGaussian, MeanMode, Prior, Sampler, Spectrum, StandardNormal, TriangularGaussian};
+pub use profile::{StepProfile, profile_steps};
 pub use readoff::{
     IntrinsicDimension, ReadoffConfig, ReadoffRule, RuleCounts, RuleKind, SpectrumSource, largest_log_gap_count,
     noise_relative_count, noise_sweep_count, noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,
 };
 pub use scaling::{ScalingMode, Standardizer};
-#[cfg(test)]
-mod tests;
-
+pub use spread::{SpreadConfig, SpreadNoise, SpreadPlacement};
 pub use trainer::{
-    CheckpointConfig, DataSource, History, OptimizerKind, Progress, TrainConfig, TrainError, resume, train,
-    train_with_observer,
+    CheckpointConfig, DataSource, Divergence, History, OptimizerKind, Silent, StepOutcome, TrainConfig, TrainError,
+    TrainEvent, TrainObserver, TrainStep, resume, train,
 };
 
-impl From<flow_core::FlowError> for PriorError {
-    fn from(e: flow_core::FlowError) -> Self {
-        match e {
-            flow_core::FlowError::Config(m) => PriorError::Config(m),
-            flow_core::FlowError::Mismatch(m) => PriorError::Mismatch(m),
-            flow_core::FlowError::Io { path, source } => PriorError::Io { path, source },
-            flow_core::FlowError::Format { path, message } => PriorError::Format { path, message },
-        }
-    }
-}
-
-/// Errors of priors, models and their files.
-#[derive(Debug, thiserror::Error)]
-pub enum PriorError {
-    /// The spread objective needs a volume-preserving flow.
-    #[error(
-        "the spread objective drops the entropy term, which is only valid for a volume-preserving flow; \
-         use additive or mean-centred affine couplings, or VolumeCheck::Override"
-    )]
-    NotVolumePreserving,
-    /// An invalid setting.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    /// The covariance could not be factorised or decomposed.
-    #[error("covariance: {0}")]
-    Tape(#[from] autodiff_lite::TapeError),
-    /// An eigen-decomposition failed.
-    #[error("eigen-decomposition failed: {0}")]
-    Eigen(String),
-    /// Saved weights do not fit the architecture.
-    #[error("weights do not match the model: {0}")]
-    Mismatch(String),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// A file's content is corrupted.
-    #[error("{path}: {message}")]
-    Format {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-}
+#[cfg(test)]
+mod tests;

@@ -10,9 +10,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::PriorError;
-use crate::model::{NoiseMode, SpreadConfig, SpreadFlow, SpreadPlacement, StandardFlow, VolumeCheck};
+use crate::model::{SpreadFlow, StandardFlow, VolumeCheck};
 use crate::prior::MeanMode;
 use crate::scaling::Standardizer;
+use crate::spread::{SpreadConfig, SpreadNoise};
 
 /// The conditioner of the paper's toys: MLP `k -> 24 -> 24 -> 24 -> k` with LeakyReLU(0.2).
 pub const PAPER_HIDDEN: [usize; 3] = [24, 24, 24];
@@ -48,7 +49,7 @@ pub fn coupling_flow(
 /// # Errors
 /// Never for this architecture; the `Result` carries construction errors of the layers.
 pub fn paper_fig1_spread(seed: u64) -> Result<SpreadFlow, PriorError> {
-    spread_preset(2, 4, seed, SpreadConfig::default(), Standardizer::identity(2))
+    spread_preset(2, 4, seed, SpreadConfig::paper(), Standardizer::identity(2))
 }
 
 /// The fig1 baseline: 2 RealNVP affine couplings with `tanh`-bounded log-scales, `s` and `t`
@@ -60,8 +61,7 @@ pub fn paper_fig1_baseline(seed: u64) -> Result<StandardFlow, PriorError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut store = ParamStore::new();
     let transform = CouplingTransform::Affine(LogScale::Tanh);
-    let flow =
-        coupling_flow(&mut store, 2, 2, transform, &PAPER_HIDDEN, PAPER_ACTIVATION, &mut rng).map_err(flow_err)?;
+    let flow = coupling_flow(&mut store, 2, 2, transform, &PAPER_HIDDEN, PAPER_ACTIVATION, &mut rng)?;
     Ok(StandardFlow::new(store, flow, Standardizer::identity(2)))
 }
 
@@ -69,7 +69,8 @@ pub fn paper_fig1_baseline(seed: u64) -> Result<StandardFlow, PriorError> {
 /// conditioners, fixed zero mean (the preset of the graph-manifold experiments uses 6 layers).
 ///
 /// # Errors
-/// [`PriorError::Config`] for `dim < 2` or a non-positive spread.
+/// [`PriorError::Flow`] for `dim < 2`, [`PriorError::InvalidSpread`] for a non-positive
+/// spread.
 pub fn spread_preset(
     dim: usize,
     n_layers: usize,
@@ -87,8 +88,7 @@ pub fn spread_preset(
         &PAPER_HIDDEN,
         PAPER_ACTIVATION,
         &mut rng,
-    )
-    .map_err(flow_err)?;
+    )?;
     SpreadFlow::new(store, flow, MeanMode::Fixed, spread, scaler, VolumeCheck::Require)
 }
 
@@ -144,21 +144,17 @@ pub fn fading_squares_flow(store: &mut ParamStore, rng: &mut ChaCha8Rng) -> Resu
 /// The paper's fading-squares model: [`fading_squares_flow`] with the manifold prior
 /// `N(0, A A^T)`, `A` a dense `1024 x 1024` parameter initialised to `I` whose upper triangle
 /// is masked, mean fixed at 0, spread `s = 0.01` in the latent space with the given noise mode
-/// ([`NoiseMode::ConstShift`] reproduces the authors' printed losses), no rescaling (pixels
+/// ([`SpreadNoise::ConstShift`] reproduces the authors' printed losses), no rescaling (pixels
 /// are in `[0, 1]`). Train it with [`crate::TrainConfig::paper_fading_squares`]. It has
 /// [`FADING_SQUARES_N_PARAMS`] parameters.
 ///
 /// # Errors
 /// Never for this architecture; the `Result` carries construction errors of the layers.
-pub fn paper_fading_squares(seed: u64, noise: NoiseMode) -> Result<SpreadFlow, PriorError> {
+pub fn paper_fading_squares(seed: u64, spread_noise: SpreadNoise) -> Result<SpreadFlow, PriorError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut store = ParamStore::new();
-    let flow = fading_squares_flow(&mut store, &mut rng).map_err(flow_err)?;
+    let flow = fading_squares_flow(&mut store, &mut rng)?;
     let dim = FADING_SQUARES_SIDE * FADING_SQUARES_SIDE;
-    let spread = SpreadConfig { s: 0.01, noise, placement: SpreadPlacement::Latent };
+    let spread = SpreadConfig::paper().with_noise(spread_noise);
     SpreadFlow::new(store, flow, MeanMode::Fixed, spread, Standardizer::identity(dim), VolumeCheck::Require)
-}
-
-fn flow_err(e: FlowError) -> PriorError {
-    PriorError::Config(e.to_string())
 }

@@ -1,15 +1,14 @@
 //! Latent priors: the standard normal (baseline), a learnable diagonal Gaussian, and the
 //! manifold prior `N(mu, A A^T)` with `A` lower triangular, whose covariance may lose rank.
 
-use autodiff_lite::{FactorStorage, ParamId, ParamStore, SpreadFactor, Tape, Var};
+use autodiff_lite::{Gaussian, LN_2PI, NoiseTerm, ParamId, ParamStore, Tape, Var};
 use faer::{Mat, MatRef, Side};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal as Gauss};
 use serde::{Deserialize, Serialize};
 
 use crate::PriorError;
-
-const LN_2PI: f64 = 1.837_877_066_409_345_3;
+use crate::average::ParamValues;
 
 /// Eigenvalues (largest first) and matching eigenvectors (columns) of a covariance.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,12 +23,13 @@ impl Spectrum {
     /// The spectrum of a symmetric matrix.
     ///
     /// # Errors
-    /// [`PriorError::Eigen`] if the decomposition fails (non-finite entries).
+    /// [`PriorError::NonFiniteCovariance`] for non-finite entries,
+    /// [`PriorError::EigenNoConvergence`] if the decomposition does not converge.
     pub fn of(cov: MatRef<'_, f64>) -> Result<Self, PriorError> {
         if !cov.is_all_finite() {
-            return Err(PriorError::Eigen("covariance has non-finite entries".into()));
+            return Err(PriorError::NonFiniteCovariance);
         }
-        let evd = cov.self_adjoint_eigen(Side::Lower).map_err(|e| PriorError::Eigen(format!("{e:?}")))?;
+        let evd = cov.self_adjoint_eigen(Side::Lower).map_err(|_| PriorError::EigenNoConvergence)?;
         let d = cov.nrows();
         // faer returns ascending order.
         let values = (0..d).rev().map(|i| evd.S()[i].max(0.0)).collect();
@@ -39,38 +39,48 @@ impl Spectrum {
     }
 }
 
-/// A latent distribution over `R^D` that can score batches on the tape (optionally spread by
-/// `N(0, s^2 I)`) and be sampled without spread.
+/// A Gaussian latent distribution over `R^D` with learnable parameters: its moments under
+/// given parameter values. What it can do beyond that is a capability of its own: scoring
+/// batches on the tape ([`Density`]) and drawing samples ([`Sampler`]).
 pub trait Prior: std::fmt::Debug + Send + Sync {
     /// The dimension `D`.
     fn dim(&self) -> usize;
 
-    /// Per-row `log p_s(z)` (`n x 1`) of the prior convolved with `N(0, s^2 I)`; `s = 0` is
-    /// the prior itself.
-    ///
-    /// # Errors
-    /// [`PriorError::Tape`] when the prior has no density at `s = 0` (a singular covariance).
-    fn log_prob(&self, tape: &mut Tape, store: &ParamStore, z: Var, spread: f64) -> Result<Var, PriorError>;
-
-    /// `n` samples (rows) of the prior, without spread.
-    fn sample(&self, store: &ParamStore, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64>;
-
-    /// The covariance matrix (`D x D`, without spread).
-    fn covariance(&self, store: &ParamStore) -> Mat<f64>;
-
-    /// The mean (`1 x D`).
-    fn mean(&self, store: &ParamStore) -> Mat<f64>;
-
     /// Trainable parameters.
     fn params(&self) -> Vec<ParamId>;
+
+    /// The covariance matrix (`D x D`, without spread).
+    fn covariance(&self, values: &dyn ParamValues) -> Mat<f64>;
+
+    /// The mean (`1 x D`; zero unless the prior learns it).
+    fn mean(&self, _values: &dyn ParamValues) -> Mat<f64> {
+        Mat::zeros(1, self.dim())
+    }
 
     /// Eigenvalues (largest first) and eigenvectors of the covariance.
     ///
     /// # Errors
-    /// [`PriorError::Eigen`] if the covariance is not finite.
-    fn spectrum(&self, store: &ParamStore) -> Result<Spectrum, PriorError> {
-        Spectrum::of(self.covariance(store).as_ref())
+    /// As [`Spectrum::of`].
+    fn spectrum(&self, values: &dyn ParamValues) -> Result<Spectrum, PriorError> {
+        Spectrum::of(self.covariance(values).as_ref())
     }
+}
+
+/// A prior that scores batches on the tape, convolved with spread noise.
+pub trait Density: Prior {
+    /// Per-row `log p_s(z)` (`n x 1`) of the prior convolved with `N(0, s^2 I)`, `s = spread`;
+    /// `s = 0` is the prior itself.
+    ///
+    /// # Errors
+    /// [`PriorError::Covariance`] when the prior has no density at `s = 0` (a singular
+    /// covariance).
+    fn log_prob(&self, tape: &mut Tape, store: &ParamStore, z: Var, spread: f64) -> Result<Var, PriorError>;
+}
+
+/// A prior that can be sampled (without spread).
+pub trait Sampler: Prior {
+    /// `n` samples (rows) of the prior under the parameter values `values`.
+    fn sample(&self, values: &dyn ParamValues, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64>;
 }
 
 fn gaussian_rows(n: usize, d: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
@@ -95,6 +105,16 @@ impl Prior for StandardNormal {
         self.dim
     }
 
+    fn params(&self) -> Vec<ParamId> {
+        Vec::new()
+    }
+
+    fn covariance(&self, _values: &dyn ParamValues) -> Mat<f64> {
+        Mat::identity(self.dim, self.dim)
+    }
+}
+
+impl Density for StandardNormal {
     /// `-0.5 (D ln(2 pi v) + |z|^2 / v)` with `v = 1 + s^2`.
     fn log_prob(&self, tape: &mut Tape, _store: &ParamStore, z: Var, spread: f64) -> Result<Var, PriorError> {
         let v = 1.0 + spread * spread;
@@ -103,21 +123,11 @@ impl Prior for StandardNormal {
         let scaled = tape.mul_scalar(r, -0.5 / v);
         Ok(tape.add_scalar(scaled, -0.5 * self.dim as f64 * (LN_2PI + v.ln())))
     }
+}
 
-    fn sample(&self, _store: &ParamStore, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
+impl Sampler for StandardNormal {
+    fn sample(&self, _values: &dyn ParamValues, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
         gaussian_rows(n, self.dim, rng)
-    }
-
-    fn covariance(&self, _store: &ParamStore) -> Mat<f64> {
-        Mat::identity(self.dim, self.dim)
-    }
-
-    fn mean(&self, _store: &ParamStore) -> Mat<f64> {
-        Mat::zeros(1, self.dim)
-    }
-
-    fn params(&self) -> Vec<ParamId> {
-        Vec::new()
     }
 }
 
@@ -153,6 +163,21 @@ impl Prior for DiagonalGaussian {
         self.dim
     }
 
+    fn params(&self) -> Vec<ParamId> {
+        std::iter::once(self.log_std).chain(self.mu).collect()
+    }
+
+    fn covariance(&self, values: &dyn ParamValues) -> Mat<f64> {
+        let l = values.value(self.log_std);
+        Mat::from_fn(self.dim, self.dim, |i, j| if i == j { (2.0 * l[(0, i)]).exp() } else { 0.0 })
+    }
+
+    fn mean(&self, values: &dyn ParamValues) -> Mat<f64> {
+        learned_mean(self.mu, self.dim, values)
+    }
+}
+
+impl Density for DiagonalGaussian {
     /// `sum_k -0.5 (ln(2 pi v_k) + (z_k - mu_k)^2 / v_k)`, `v_k = exp(2 l_k) + s^2`.
     fn log_prob(&self, tape: &mut Tape, store: &ParamStore, z: Var, spread: f64) -> Result<Var, PriorError> {
         let l = tape.param(store, self.log_std);
@@ -174,10 +199,12 @@ impl Prior for DiagonalGaussian {
         let half = tape.mul_scalar(per_row, -0.5);
         Ok(tape.add_scalar(half, -0.5 * self.dim as f64 * LN_2PI))
     }
+}
 
-    fn sample(&self, store: &ParamStore, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
-        let l = store.value(self.log_std);
-        let mu = self.mean(store);
+impl Sampler for DiagonalGaussian {
+    fn sample(&self, values: &dyn ParamValues, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
+        let l = values.value(self.log_std);
+        let mu = self.mean(values);
         let mut e = gaussian_rows(n, self.dim, rng);
         for j in 0..self.dim {
             for i in 0..n {
@@ -186,19 +213,11 @@ impl Prior for DiagonalGaussian {
         }
         e
     }
+}
 
-    fn covariance(&self, store: &ParamStore) -> Mat<f64> {
-        let l = store.value(self.log_std);
-        Mat::from_fn(self.dim, self.dim, |i, j| if i == j { (2.0 * l[(0, i)]).exp() } else { 0.0 })
-    }
-
-    fn mean(&self, store: &ParamStore) -> Mat<f64> {
-        self.mu.map_or_else(|| Mat::zeros(1, self.dim), |m| store.value(m).to_owned())
-    }
-
-    fn params(&self) -> Vec<ParamId> {
-        std::iter::once(self.log_std).chain(self.mu).collect()
-    }
+/// The learned mean `mu` (`1 x D`), or zero when it is fixed.
+fn learned_mean(mu: Option<ParamId>, dim: usize, values: &dyn ParamValues) -> Mat<f64> {
+    mu.map_or_else(|| Mat::zeros(1, dim), |m| values.value(m).to_owned())
 }
 
 /// The manifold prior `N(mu, A A^T)`: `A` a learnable lower-triangular `D x D` matrix (stored
@@ -225,20 +244,13 @@ impl TriangularGaussian {
     /// Attach to parameters already in a store (loading).
     ///
     /// # Errors
-    /// [`PriorError::Mismatch`] when `<prefix>.a` is missing or not `D x D`.
+    /// [`PriorError::Param`] when `<prefix>.a` is missing or not `D x D` (or the learned mean
+    /// is missing or not `1 x D`).
     pub fn from_store(store: &ParamStore, prefix: &str, dim: usize, mean: MeanMode) -> Result<Self, PriorError> {
-        let a =
-            store.get(&format!("{prefix}.a")).ok_or_else(|| PriorError::Mismatch(format!("missing '{prefix}.a'")))?;
-        if (store.value(a).nrows(), store.value(a).ncols()) != (dim, dim) {
-            return Err(PriorError::Mismatch(format!("'{prefix}.a' is not {dim}x{dim}")));
-        }
+        let a = store.get_shaped(&format!("{prefix}.a"), (dim, dim))?;
         let mu = match mean {
             MeanMode::Fixed => None,
-            MeanMode::Learned => Some(
-                store
-                    .get(&format!("{prefix}.mu"))
-                    .ok_or_else(|| PriorError::Mismatch(format!("missing '{prefix}.mu'")))?,
-            ),
+            MeanMode::Learned => Some(store.get_shaped(&format!("{prefix}.mu"), (1, dim))?),
         };
         Ok(Self { dim, a, mu })
     }
@@ -258,53 +270,17 @@ impl TriangularGaussian {
         if self.mu.is_some() { MeanMode::Learned } else { MeanMode::Fixed }
     }
 
-    /// The Cholesky factorisation of the spread covariance `A A^T + s^2 I` (and its inverse):
-    /// the `O(D^3)` part of [`Prior::log_prob`], which depends on the parameters only, so it
-    /// may be computed while the batch is being encoded. See [`SpreadFactor`].
-    ///
-    /// # Errors
-    /// [`PriorError::Tape`] when the spread covariance is numerically not positive definite
-    /// (or `s = 0` and `A` is singular).
-    pub fn spread_factor(&self, store: &ParamStore, spread: f64) -> Result<SpreadFactor, PriorError> {
-        self.spread_factor_in(store, spread, FactorStorage::default())
+    /// Record the parameters on `tape` and describe the spread prior
+    /// `N(mu, A A^T + spread^2 I)` for [`Tape::gaussian_log_prob`], with the given noise term.
+    pub fn record_gaussian(&self, tape: &mut Tape, store: &ParamStore, spread: f64, noise: NoiseTerm) -> Gaussian {
+        let factor = tape.param(store, self.a);
+        let mean = self.mu.map(|m| tape.param(store, m));
+        Gaussian { factor, mean, spread, noise }
     }
 
-    /// [`TriangularGaussian::spread_factor`] in reused buffers (see [`Tape::take_factor_storage`]).
-    ///
-    /// # Errors
-    /// As [`TriangularGaussian::spread_factor`].
-    pub fn spread_factor_in(
-        &self,
-        store: &ParamStore,
-        spread: f64,
-        storage: FactorStorage,
-    ) -> Result<SpreadFactor, PriorError> {
-        Ok(SpreadFactor::new_in(store.value(self.a), spread, storage)?)
-    }
-
-    /// [`Prior::log_prob`] with the factorisation done beforehand by
-    /// [`TriangularGaussian::spread_factor`], minus `0.5 v tr(S^-1)`: with
-    /// `v = noise_variance` this is the expectation over `eps ~ N(0, v I)` of
-    /// `log N(z + eps; mu, S)` in closed form (`v = 0`: the plain log-density).
-    ///
-    /// # Errors
-    /// [`PriorError::Tape`] when `factor` is not the factor of the stored `A`.
-    pub fn log_prob_factored(
-        &self,
-        tape: &mut Tape,
-        store: &ParamStore,
-        z: Var,
-        factor: SpreadFactor,
-        noise_variance: f64,
-    ) -> Result<Var, PriorError> {
-        let a = tape.param(store, self.a);
-        let mu = self.mu.map(|m| tape.param(store, m));
-        Ok(tape.gaussian_log_prob_factored(z, a, mu, factor, noise_variance)?)
-    }
-
-    /// `A = tril(a)`.
-    pub fn factor(&self, store: &ParamStore) -> Mat<f64> {
-        let a = store.value(self.a);
+    /// `A = tril(a)` under the parameter values `values`.
+    pub fn factor(&self, values: &dyn ParamValues) -> Mat<f64> {
+        let a = values.value(self.a);
         Mat::from_fn(self.dim, self.dim, |i, j| if i >= j { a[(i, j)] } else { 0.0 })
     }
 }
@@ -314,38 +290,41 @@ impl Prior for TriangularGaussian {
         self.dim
     }
 
+    fn params(&self) -> Vec<ParamId> {
+        std::iter::once(self.a).chain(self.mu).collect()
+    }
+
+    fn covariance(&self, values: &dyn ParamValues) -> Mat<f64> {
+        let a = self.factor(values);
+        &a * a.transpose()
+    }
+
+    fn mean(&self, values: &dyn ParamValues) -> Mat<f64> {
+        learned_mean(self.mu, self.dim, values)
+    }
+}
+
+impl Density for TriangularGaussian {
     /// `log N(z; mu, A A^T + s^2 I)` through the tape's fused `gaussian_log_prob` (one
     /// Cholesky per batch). With `s = 0` it needs a non-singular `A`.
     fn log_prob(&self, tape: &mut Tape, store: &ParamStore, z: Var, spread: f64) -> Result<Var, PriorError> {
-        let a = tape.param(store, self.a);
-        let mu = self.mu.map(|m| tape.param(store, m));
-        tape.gaussian_log_prob(z, a, mu, spread).map_err(PriorError::from)
+        let gaussian = self.record_gaussian(tape, store, spread, NoiseTerm::None);
+        Ok(tape.gaussian_log_prob(z, &gaussian)?)
     }
+}
 
+impl Sampler for TriangularGaussian {
     /// `z = mu + A e`, `e ~ N(0, I)` (rows: `Z = mu + E A^T`).
-    fn sample(&self, store: &ParamStore, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
+    fn sample(&self, values: &dyn ParamValues, n: usize, rng: &mut dyn rand::Rng) -> Mat<f64> {
         let e = gaussian_rows(n, self.dim, rng);
-        let mut z = e * self.factor(store).transpose();
-        let mu = self.mean(store);
+        let mut z = e * self.factor(values).transpose();
+        let mu = self.mean(values);
         for j in 0..self.dim {
             for i in 0..n {
                 z[(i, j)] += mu[(0, j)];
             }
         }
         z
-    }
-
-    fn covariance(&self, store: &ParamStore) -> Mat<f64> {
-        let a = self.factor(store);
-        &a * a.transpose()
-    }
-
-    fn mean(&self, store: &ParamStore) -> Mat<f64> {
-        self.mu.map_or_else(|| Mat::zeros(1, self.dim), |m| store.value(m).to_owned())
-    }
-
-    fn params(&self) -> Vec<ParamId> {
-        std::iter::once(self.a).chain(self.mu).collect()
     }
 }
 

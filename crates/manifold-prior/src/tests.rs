@@ -78,7 +78,7 @@ proptest! {
         let std_normal = StandardNormal::new(d);
         let z = random_mat(&mut rng, 2, d);
         let s = 0.2;
-        for prior in [&diag as &dyn Prior, &std_normal] {
+        for prior in [&diag as &dyn Density, &std_normal] {
             let mut tape = Tape::no_grad();
             let zv = tape.leaf(z.as_ref());
             let lp = prior.log_prob(&mut tape, &store, zv, s).unwrap();
@@ -127,7 +127,7 @@ fn a_flow_that_is_not_volume_preserving_is_refused_unless_overridden() {
         store.clone(),
         flow,
         MeanMode::Fixed,
-        SpreadConfig::default(),
+        SpreadConfig::paper(),
         Standardizer::identity(2),
         VolumeCheck::Require,
     );
@@ -152,7 +152,7 @@ fn a_flow_that_is_not_volume_preserving_is_refused_unless_overridden() {
             store,
             flow,
             MeanMode::Fixed,
-            SpreadConfig::default(),
+            SpreadConfig::paper(),
             Standardizer::identity(2),
             VolumeCheck::Override
         )
@@ -163,14 +163,17 @@ fn a_flow_that_is_not_volume_preserving_is_refused_unless_overridden() {
 #[test]
 fn the_spread_loss_gradient_matches_finite_differences() {
     // const-shift noise makes the loss deterministic, so central differences apply.
-    let spread = SpreadConfig { s: 0.1, noise: NoiseMode::ConstShift, placement: SpreadPlacement::Latent };
+    let spread =
+        SpreadConfig { spread: 0.1, spread_noise: SpreadNoise::ConstShift, placement: SpreadPlacement::Latent };
     let mut model = spread_preset(3, 2, 4, spread, Standardizer::identity(3)).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let a = random_mat(&mut rng, 3, 3);
-    model.store.set_value(model.prior.a_param(), a.as_ref());
+    let a_id = model.prior().a_param();
+    model.store_mut().set_value(a_id, a.as_ref());
     let x = random_mat(&mut rng, 6, 3);
-    let (flow, prior) = (&model.flow, &model.prior);
-    let check = check_param_gradients(&mut model.store, 1e-6, |t, st| {
+    let (flow, prior) = (model.flow(), model.prior());
+    let mut store = model.store().clone();
+    let check = check_param_gradients(&mut store, 1e-6, |t, st| {
         let xv = t.leaf(x.as_ref());
         let (z, _) = flow_core::Bijector::forward(flow, t, st, xv);
         let z = t.add_scalar(z, 0.1);
@@ -184,38 +187,39 @@ fn the_spread_loss_gradient_matches_finite_differences() {
     let loss = model.record_loss(&mut tape, x.as_ref(), &mut rng).unwrap();
     let mut t2 = Tape::no_grad();
     let xv = t2.leaf(x.as_ref());
-    let (z, _) = flow_core::Bijector::forward(&model.flow, &mut t2, &model.store, xv);
+    let (z, _) = flow_core::Bijector::forward(model.flow(), &mut t2, model.store(), xv);
     let z = t2.add_scalar(z, 0.1);
-    let lp = model.prior.log_prob(&mut t2, &model.store, z, 0.1).unwrap();
+    let lp = model.prior().log_prob(&mut t2, model.store(), z, 0.1).unwrap();
     let m = t2.mean(lp);
     assert_eq!(tape.scalar(loss), -t2.scalar(m));
 }
 
-/// `NoiseMode::Expected` is the mean of the `Random` loss over the noise: its loss and its
+/// `SpreadNoise::Expected` is the mean of the `Random` loss over the noise: its loss and its
 /// gradient for A match Monte-Carlo averages of the random-noise ones (same parameters, same
 /// batch) within 4 standard errors.
 #[test]
 fn the_expected_noise_loss_is_the_mean_of_the_random_noise_loss() {
     let s = 0.2;
-    let model_with = |noise| {
-        let spread = SpreadConfig { s, noise, placement: SpreadPlacement::Latent };
+    let model_with = |spread_noise| {
+        let spread = SpreadConfig { spread: s, spread_noise, placement: SpreadPlacement::Latent };
         let mut model = spread_preset(3, 2, 4, spread, Standardizer::identity(3)).unwrap();
         let a = random_mat(&mut ChaCha8Rng::seed_from_u64(3), 3, 3);
-        model.store.set_value(model.prior.a_param(), a.as_ref());
+        let a_id = model.prior().a_param();
+        model.store_mut().set_value(a_id, a.as_ref());
         model
     };
     let x = random_mat(&mut ChaCha8Rng::seed_from_u64(4), 8, 3);
     let loss_and_grad = |model: &mut SpreadFlow, rng: &mut ChaCha8Rng| {
         let mut tape = Tape::new();
         let loss = model.record_loss(&mut tape, x.as_ref(), rng).unwrap();
-        tape.backward(loss, &mut model.store);
-        let g = model.store.grad(model.prior.a_param())[(2, 1)];
-        model.store.zero_grads();
+        tape.backward(loss, model.store_mut());
+        let g = model.store().grad(model.prior().a_param())[(2, 1)];
+        model.store_mut().zero_grads();
         (tape.scalar(loss), g)
     };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let (exact_loss, exact_grad) = loss_and_grad(&mut model_with(NoiseMode::Expected), &mut rng);
-    let mut random = model_with(NoiseMode::Random);
+    let (exact_loss, exact_grad) = loss_and_grad(&mut model_with(SpreadNoise::Expected), &mut rng);
+    let mut random = model_with(SpreadNoise::Random);
     let draws: Vec<(f64, f64)> = (0..4000).map(|_| loss_and_grad(&mut random, &mut rng)).collect();
     for (k, exact) in [(0, exact_loss), (1, exact_grad)] {
         let v: Vec<f64> = draws.iter().map(|d| if k == 0 { d.0 } else { d.1 }).collect();
@@ -229,8 +233,8 @@ fn the_expected_noise_loss_is_the_mean_of_the_random_noise_loss() {
         );
     }
     // Expected noise with data placement has no closed form: refused.
-    let spread = SpreadConfig { s, noise: NoiseMode::Expected, placement: SpreadPlacement::Data };
-    assert!(matches!(spread.validate(), Err(PriorError::Config(_))));
+    let spread = SpreadConfig { spread: s, spread_noise: SpreadNoise::Expected, placement: SpreadPlacement::Data };
+    assert!(matches!(spread.validate(), Err(PriorError::ExpectedNoiseNeedsLatentPlacement)));
     assert!(spread_preset(3, 2, 4, spread, Standardizer::identity(3)).is_err());
 }
 
@@ -279,15 +283,24 @@ fn divergence_stops_training_with_the_step_and_last_finite_loss() {
         }
         x
     };
-    let err =
-        train(&mut model, DataSource::Generator(&mut data), &TrainConfig::paper_fig1().with_steps(10)).unwrap_err();
-    match err {
-        TrainError::Diverged { step, what, last_finite_loss } => {
-            assert_eq!((step, what), (3, "loss"));
+    let mut events = Vec::new();
+    let mut observer = |e: &TrainEvent<'_>, _: &SpreadFlow| {
+        if let TrainEvent::Diverged { step, cause, .. } = *e {
+            events.push((step, cause));
+        }
+    };
+    let config = TrainConfig::paper_fig1().with_steps(10);
+    let err = train(&mut model, DataSource::Generator(&mut data), &config, &mut observer).unwrap_err();
+    match &err {
+        TrainError::Diverged { step, cause, last_finite_loss } => {
+            assert_eq!((*step, *cause), (3, Divergence::Loss));
             assert!(last_finite_loss.is_some_and(f64::is_finite));
         }
         other => panic!("expected divergence, got {other}"),
     }
+    assert_eq!(events, vec![(3, Divergence::Loss)]);
+    let message = err.to_string();
+    assert!(message.contains("step 3") && message.contains("last finite loss"), "{message}");
 }
 
 #[test]
@@ -295,12 +308,12 @@ fn bad_training_data_is_an_error() {
     let mut model = paper_fig1_spread(0).unwrap();
     let wide = Mat::<f64>::zeros(10, 3);
     assert!(matches!(
-        train(&mut model, DataSource::Fixed(wide.as_ref()), &TrainConfig::paper_fig1().with_steps(1)),
+        train(&mut model, DataSource::Fixed(wide.as_ref()), &TrainConfig::paper_fig1().with_steps(1), &mut Silent),
         Err(TrainError::Shape { expected: 2, got: 3 })
     ));
     let empty = Mat::<f64>::zeros(0, 2);
     assert!(matches!(
-        train(&mut model, DataSource::Fixed(empty.as_ref()), &TrainConfig::paper_fig1().with_steps(1)),
+        train(&mut model, DataSource::Fixed(empty.as_ref()), &TrainConfig::paper_fig1().with_steps(1), &mut Silent),
         Err(TrainError::Empty)
     ));
 }
@@ -312,20 +325,27 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
     let fixed = sine(300, &mut rng); // a fixed data set exercises the shuffled epoch order
     let base = TrainConfig { batch_size: 64, ..TrainConfig::paper_fig1().with_steps(40) };
     let mut straight = paper_fig1_spread(1).unwrap();
-    let h1 = train(&mut straight, DataSource::Fixed(fixed.as_ref()), &base).unwrap();
+    let h1 = train(&mut straight, DataSource::Fixed(fixed.as_ref()), &base, &mut Silent).unwrap();
 
     let ck = CheckpointConfig { dir: dir.path().join("ck"), interval: 10 };
     let first = TrainConfig { checkpoint: Some(ck.clone()), ..base.clone().with_steps(25) };
     let mut interrupted = paper_fig1_spread(1).unwrap();
-    train(&mut interrupted, DataSource::Fixed(fixed.as_ref()), &first).unwrap();
+    train(&mut interrupted, DataSource::Fixed(fixed.as_ref()), &first, &mut Silent).unwrap();
     // A fresh process: a new model, restored from disk.
     let mut restored = paper_fig1_spread(1).unwrap();
     let rest = TrainConfig { checkpoint: Some(ck), ..base.clone() };
-    let h2 = resume(&mut restored, DataSource::Fixed(fixed.as_ref()), &rest).unwrap();
+    let h2 = resume(&mut restored, DataSource::Fixed(fixed.as_ref()), &rest, &mut Silent).unwrap();
     assert_eq!(h1.losses, h2.losses);
-    for id in straight.store.ids() {
-        assert_eq!(straight.store.value(id), restored.store.value(id), "{}", straight.store.name(id));
-        assert_eq!(straight.ema.value(id), restored.ema.value(id));
+    assert_same_state(&straight, &restored);
+}
+
+/// The parameters and the moving average of two models are equal.
+fn assert_same_state(a: &SpreadFlow, b: &SpreadFlow) {
+    for id in a.store().ids() {
+        assert_eq!(a.store().value(id), b.store().value(id), "{}", a.store().name(id));
+    }
+    for id in a.average().ids() {
+        assert_eq!(a.average().get(id), b.average().get(id), "average of {}", a.store().name(id));
     }
 }
 
@@ -333,33 +353,40 @@ fn resuming_from_a_checkpoint_is_bit_identical() {
 fn an_observer_reads_a_long_run_at_checkpoints_without_changing_it() {
     let config = TrainConfig::paper_fig1().with_steps(60);
     let mut plain = paper_fig1_spread(4).unwrap();
-    let h_plain = train(&mut plain, DataSource::Generator(&mut sine), &config).unwrap();
+    let h_plain = train(&mut plain, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap();
 
     let eval = sine(200, &mut ChaCha8Rng::seed_from_u64(5));
     let mut seen = Vec::new();
+    let mut eigen_steps = Vec::new();
     let mut at_20 = None;
     let mut observed = paper_fig1_spread(4).unwrap();
-    let h_obs = train_with_observer(&mut observed, DataSource::Generator(&mut sine), &config, &mut |step, m| {
-        seen.push(step);
-        if step == 20 {
-            at_20 =
-                Some((m.store.clone(), m.ema.clone(), m.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default())));
+    let mut observer = |e: &TrainEvent<'_>, m: &SpreadFlow| match *e {
+        TrainEvent::Started { done, steps } => assert_eq!((done, steps), (0, 60)),
+        TrainEvent::Step { step, .. } => {
+            seen.push(step);
+            if step == 20 {
+                let average: Vec<_> = m.average().ids().map(|id| m.average().get(id).unwrap().to_owned()).collect();
+                at_20 =
+                    Some((m.store().clone(), average, m.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default())));
+            }
         }
-    })
-    .unwrap();
+        TrainEvent::Eigenvalues { step, eigenvalues } => eigen_steps.push((step, eigenvalues.current.len())),
+        _ => {}
+    };
+    let h_obs = train(&mut observed, DataSource::Generator(&mut sine), &config, &mut observer).unwrap();
     assert_eq!(seen, (1..=60).collect::<Vec<_>>());
+    assert_eq!(eigen_steps, vec![(50, 2), (60, 2)]);
     assert_eq!(h_plain, History { seconds: h_plain.seconds, ..h_obs });
-    for id in plain.store.ids() {
-        assert_eq!(plain.store.value(id), observed.store.value(id));
-        assert_eq!(plain.ema.value(id), observed.ema.value(id));
-    }
+    assert_same_state(&plain, &observed);
     // What the observer saw at step 20 is the model a 20-step run ends with.
-    let (store, ema, id) = at_20.unwrap();
+    let (store, average, id) = at_20.unwrap();
     let mut short = paper_fig1_spread(4).unwrap();
-    train(&mut short, DataSource::Generator(&mut sine), &config.clone().with_steps(20)).unwrap();
-    for p in short.store.ids() {
-        assert_eq!(short.store.value(p), store.value(p), "{}", short.store.name(p));
-        assert_eq!(short.ema.value(p), ema.value(p));
+    train(&mut short, DataSource::Generator(&mut sine), &config.clone().with_steps(20), &mut Silent).unwrap();
+    for p in short.store().ids() {
+        assert_eq!(short.store().value(p), store.value(p), "{}", short.store().name(p));
+    }
+    for (p, avg) in short.average().ids().zip(&average) {
+        assert_eq!(short.average().get(p).unwrap(), avg.as_ref());
     }
     assert_eq!(id.unwrap(), short.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default()).unwrap());
 }
@@ -370,8 +397,8 @@ fn one_and_two_threads_give_the_same_training_run() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let mut model = paper_fig1_spread(2).unwrap();
-            let h =
-                train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(30)).unwrap();
+            let config = TrainConfig::paper_fig1().with_steps(30);
+            let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap();
             (h.losses, model.sample(50, 9))
         })
     };
@@ -387,28 +414,34 @@ fn one_and_two_threads_give_the_same_training_run() {
 fn a_saved_model_loads_identically_and_corruption_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = paper_fig1_spread(4).unwrap();
-    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(20)).unwrap();
+    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(20), &mut Silent)
+        .unwrap();
     model.save(dir.path()).unwrap();
     let loaded = SpreadFlow::load(dir.path()).unwrap();
     assert_eq!(model.sample(30, 1), loaded.sample(30, 1));
-    assert_eq!(model.sample_with(30, 1, ParamSource::Ema), loaded.sample_with(30, 1, ParamSource::Ema));
+    assert_eq!(model.sample_with(30, 1, ParamSource::Average), loaded.sample_with(30, 1, ParamSource::Average));
+    assert_same_state(&model, &loaded);
     // Truncated weights.
     let params = dir.path().join("params.safetensors");
     let bytes = std::fs::read(&params).unwrap();
     std::fs::write(&params, &bytes[..bytes.len() / 2]).unwrap();
-    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Format { .. })));
+    assert!(
+        matches!(SpreadFlow::load(dir.path()), Err(PriorError::Flow(flow_core::FlowError::Format { path, .. })) if path == params)
+    );
     // Garbage architecture.
     std::fs::write(&params, &bytes).unwrap();
     std::fs::write(dir.path().join("model.json"), b"{ not json").unwrap();
-    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Format { .. })));
+    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Flow(flow_core::FlowError::Json { .. }))));
     // Weights of another architecture.
-    let other = spread_preset(3, 2, 0, SpreadConfig::default(), Standardizer::identity(3)).unwrap();
+    let other = spread_preset(3, 2, 0, SpreadConfig::paper(), Standardizer::identity(3)).unwrap();
     let other_dir = tempfile::tempdir().unwrap();
     other.save(other_dir.path()).unwrap();
     std::fs::copy(other_dir.path().join("params.safetensors"), &params).unwrap();
     model.save(&dir.path().join("fresh")).unwrap();
     std::fs::copy(dir.path().join("fresh/model.json"), dir.path().join("model.json")).unwrap();
-    assert!(matches!(SpreadFlow::load(dir.path()), Err(PriorError::Mismatch(_))));
+    assert!(
+        matches!(SpreadFlow::load(dir.path()), Err(PriorError::Flow(flow_core::FlowError::Weights { path, .. })) if path == params)
+    );
 }
 
 #[test]
@@ -430,24 +463,24 @@ fn standardizer_round_trips_and_uses_one_global_scale() {
 #[test]
 fn project_returns_coordinates_on_the_leading_directions() {
     let mut model = paper_fig1_spread(0).unwrap();
-    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(10)).unwrap();
+    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1().with_steps(10), &mut Silent)
+        .unwrap();
     let x = sine(7, &mut ChaCha8Rng::seed_from_u64(1));
     assert_eq!(model.project(x.as_ref(), 1).unwrap().shape(), (7, 1));
-    assert!(matches!(model.project(x.as_ref(), 3), Err(PriorError::Config(_))));
+    assert!(matches!(model.project(x.as_ref(), 3), Err(PriorError::ProjectionTooWide { k: 3, dim: 2 })));
 }
 
 #[test]
-fn ema_samples_are_decoded_with_the_trained_flow() {
-    // The trainer averages only the prior's parameters (`tracked_params`: mu, A); the flow's
-    // entries of the EMA store keep their values from construction. EMA samples must take
+fn averaged_samples_are_decoded_with_the_trained_flow() {
+    // The trainer averages only the prior's parameters (mu, A). Averaged samples must take
     // the prior from the moving average and the flow from the current parameters, or they are
     // decoded by an untrained flow. 2,000 steps put current samples on the curve (median
     // distance about 0.01); decay 0.99 so that the average has forgotten A = I by then.
     let config = TrainConfig { ema_decay: 0.99, ..TrainConfig::paper_fig1().with_steps(2_000) };
     let mut model = paper_fig1_spread(0).unwrap();
-    train(&mut model, DataSource::Generator(&mut sine), &config).unwrap();
+    train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap();
     let (n, seed) = (2_000, 11);
-    let ema = model.sample_with(n, seed, ParamSource::Ema);
+    let ema = model.sample_with(n, seed, ParamSource::Average);
     // By the result: EMA samples lie on the curve about as well as current ones (decoded
     // with the flow's initial parameters they were 0.19 off, current ones 0.009).
     let median_off = |x: &Mat<f64>| {
@@ -458,7 +491,7 @@ fn ema_samples_are_decoded_with_the_trained_flow() {
     let (off_ema, off_current) = (median_off(&ema), median_off(&model.sample(n, seed)));
     assert!(off_ema <= 2.0 * off_current + 0.01, "EMA samples {off_ema} off the curve, current {off_current}");
     // And directly: the current flow applied to samples of the moving-average prior.
-    let z = model.sample_latent(n, seed, ParamSource::Ema);
-    let want = model.scaler.inverse(model.flow.decode(&model.store, z.as_ref()).0.as_ref());
+    let z = model.sample_latent(n, seed, ParamSource::Average);
+    let want = model.standardizer().inverse(model.flow().decode(model.store(), z.as_ref()).0.as_ref());
     assert_eq!(ema, want);
 }

@@ -1,23 +1,24 @@
-//! Training: mini-batches from a fixed data matrix or fresh batches from a generator, an
-//! optimiser, an exponential moving average of the prior, the eigenvalue trajectory,
-//! divergence detection, and atomic checkpoints that resume bit-identically.
+//! Training: one optimiser step ([`TrainStep`], the only place a step is written), the loop
+//! around it (mini-batches from a fixed data matrix or fresh batches from a generator, the
+//! moving average of the prior, the eigenvalue trajectory, divergence detection, atomic
+//! checkpoints that resume bit-identically), and the events it reports to an observer.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use autodiff_lite::{Adam, AdamConfig, Optimizer, OptimizerState, Sgd, SgdConfig, Tape, WeightDecay};
+use autodiff_lite::{
+    Adam, AdamConfig, Optimizer, OptimizerState, ParamId, ParamStore, Sgd, SgdConfig, Tape, WeightDecay,
+};
 use faer::{Mat, MatRef};
-use indicatif::{ProgressBar, ProgressStyle};
+use flow_core::io::{load_params, load_params_into, read_json, save_params, write_json};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::PriorError;
-use crate::model::Model;
-use autodiff_lite::{ParamId, ParamStore};
-use flow_core::io::{load_params, load_params_into, read_json, save_params, write_json};
+use crate::error::CheckpointError;
+use crate::model::{Model, PriorEigenvalues};
 
 /// Which optimiser the trainer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -31,19 +32,6 @@ pub enum OptimizerKind {
     },
 }
 
-/// How training reports progress.
-#[derive(Debug, Clone, Default)]
-pub enum Progress {
-    /// Nothing is printed.
-    #[default]
-    Hidden,
-    /// A progress bar on stderr with this label; hidden when stderr is not a terminal or the
-    /// `CI` environment variable is set.
-    Bar(String),
-    /// Drive a bar the caller made (e.g. one line of an `indicatif::MultiProgress`).
-    External(ProgressBar),
-}
-
 /// Where and how often checkpoints are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
@@ -53,7 +41,8 @@ pub struct CheckpointConfig {
     pub interval: usize,
 }
 
-/// The training configuration.
+/// The training configuration. Named presets give the paper's settings
+/// ([`TrainConfig::paper_fig1`], [`TrainConfig::paper_fading_squares`]).
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
     /// Number of optimiser steps.
@@ -70,16 +59,12 @@ pub struct TrainConfig {
     pub grad_clip: Option<f64>,
     /// Seed of the batch order and the noise.
     pub seed: u64,
-    /// Steps between progress updates.
-    pub log_interval: usize,
     /// Steps between records of the prior's eigenvalues (0: never).
     pub eigen_interval: usize,
     /// Decay of the exponential moving average of the prior's parameters.
     pub ema_decay: f64,
     /// Checkpointing, if wanted.
     pub checkpoint: Option<CheckpointConfig>,
-    /// Progress reporting.
-    pub progress: Progress,
 }
 
 impl TrainConfig {
@@ -94,11 +79,9 @@ impl TrainConfig {
             weight_decay: WeightDecay::None,
             grad_clip: None,
             seed: 0,
-            log_interval: 100,
             eigen_interval: 50,
             ema_decay: 0.999,
             checkpoint: None,
-            progress: Progress::Hidden,
         }
     }
 
@@ -112,7 +95,6 @@ impl TrainConfig {
             batch_size: 100,
             lr: 3e-4,
             weight_decay: WeightDecay::L2(0.5),
-            log_interval: 10,
             eigen_interval: 250,
             ..Self::paper_fig1()
         }
@@ -128,6 +110,24 @@ impl TrainConfig {
     pub fn with_steps(mut self, steps: usize) -> Self {
         self.steps = steps;
         self
+    }
+
+    /// The optimiser this configuration asks for.
+    fn make_optimizer(&self) -> Box<dyn Optimizer> {
+        match self.optimizer {
+            OptimizerKind::Adam => Box::new(Adam::new(AdamConfig {
+                lr: self.lr,
+                weight_decay: self.weight_decay,
+                ..AdamConfig::default()
+            })),
+            OptimizerKind::Sgd { momentum } => {
+                let weight_decay = match self.weight_decay {
+                    WeightDecay::L2(w) => w,
+                    _ => 0.0,
+                };
+                Box::new(Sgd::new(SgdConfig { lr: self.lr, momentum, weight_decay, ..SgdConfig::default() }))
+            }
+        }
     }
 }
 
@@ -154,16 +154,34 @@ pub struct History {
     pub seconds: f64,
 }
 
+/// What turned non-finite when training diverged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Divergence {
+    /// The loss.
+    Loss,
+    /// A gradient (the loss was still finite).
+    Gradient,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Divergence::Loss => "loss",
+            Divergence::Gradient => "gradient",
+        })
+    }
+}
+
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// A non-finite loss or gradient.
-    #[error("training diverged at step {step}: non-finite {what} (last finite loss: {last_finite_loss:?})")]
+    #[error("training diverged at step {step}: non-finite {cause} ({})", describe_last_loss(*last_finite_loss))]
     Diverged {
         /// The step (0-based) that produced it.
         step: usize,
-        /// `"loss"` or `"gradient"`.
-        what: &'static str,
+        /// What was non-finite.
+        cause: Divergence,
         /// The last finite loss before it, if any.
         last_finite_loss: Option<f64>,
     },
@@ -178,59 +196,230 @@ pub enum TrainError {
     /// The data matrix is empty.
     #[error("no training data")]
     Empty,
+    /// [`resume`] without a checkpoint directory in the configuration.
+    #[error("resume needs a checkpoint directory (TrainConfig::checkpoint)")]
+    NoCheckpointDirectory,
     /// The model could not evaluate the loss, or a checkpoint could not be written or read.
     #[error(transparent)]
     Model(#[from] PriorError),
 }
 
-/// Train `model` for `config.steps` steps from scratch.
-///
-/// # Errors
-/// [`TrainError::Diverged`] on a non-finite loss or gradient (the last checkpoint is left
-/// intact), or a data, model or checkpoint error.
-pub fn train<M: Model>(model: &mut M, data: DataSource<'_>, config: &TrainConfig) -> Result<History, TrainError> {
-    let state = TrainState::new(model, config);
-    run(model, data, config, state, &mut |_, _| {})
+fn describe_last_loss(loss: Option<f64>) -> String {
+    match loss {
+        Some(l) => format!("last finite loss {l}"),
+        None => "no finite loss before it".to_owned(),
+    }
 }
 
-/// Train as [`train`] does, calling `observer(step, &model)` after every optimiser step
-/// (`step` counts the steps done, `1..=config.steps`, and the moving average is already
-/// updated). The observer only reads the model, so the run is bit-identical to [`train`]'s;
-/// it is how one long run is read at checkpoints (e.g. the spectrum at 1k, 3k, 10k and 30k
-/// steps):
+/// What happened during training, reported to a [`TrainObserver`].
+#[derive(Debug, Clone, Copy)]
+pub enum TrainEvent<'a> {
+    /// Training starts (or resumes) after `done` of `steps` steps.
+    Started {
+        /// Steps already done (0, or the checkpoint's step when resuming).
+        done: usize,
+        /// The total number of steps of the run.
+        steps: usize,
+    },
+    /// An optimiser step is done (`step` counts the steps done, from 1); the moving average
+    /// is updated.
+    Step {
+        /// Steps done.
+        step: usize,
+        /// This step's loss.
+        loss: f64,
+    },
+    /// The prior's eigenvalues were recorded after `step` steps.
+    Eigenvalues {
+        /// Steps done.
+        step: usize,
+        /// The recorded spectra.
+        eigenvalues: &'a PriorEigenvalues,
+    },
+    /// A checkpoint was written after `step` steps.
+    Checkpoint {
+        /// Steps done.
+        step: usize,
+        /// The checkpoint directory.
+        dir: &'a Path,
+    },
+    /// Training diverged; the error follows.
+    Diverged {
+        /// The step (0-based) that produced a non-finite value.
+        step: usize,
+        /// What was non-finite.
+        cause: Divergence,
+        /// The last finite loss before it, if any.
+        last_finite_loss: Option<f64>,
+    },
+}
+
+/// Receives the events of a training run, with read access to the model. An observer only
+/// reads, so a run is bit-identical whatever observes it. Closures
+/// `FnMut(&TrainEvent, &M)` are observers; [`Silent`] ignores everything.
+pub trait TrainObserver<M: ?Sized> {
+    /// Called for each event, in order.
+    fn on_event(&mut self, event: &TrainEvent<'_>, model: &M);
+}
+
+impl<M: ?Sized, F: FnMut(&TrainEvent<'_>, &M)> TrainObserver<M> for F {
+    fn on_event(&mut self, event: &TrainEvent<'_>, model: &M) {
+        self(event, model);
+    }
+}
+
+/// An observer that ignores every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl<M: ?Sized> TrainObserver<M> for Silent {
+    fn on_event(&mut self, _event: &TrainEvent<'_>, _model: &M) {}
+}
+
+/// The phases of one step, as [`TrainStep::run`] measured them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutcome {
+    /// The loss of the batch.
+    pub loss: f64,
+    /// Recording the loss on the tape (the forward pass).
+    pub forward: Duration,
+    /// The reverse pass, including the check that every gradient is finite.
+    pub backward: Duration,
+    /// Clipping, the optimiser update, zeroing the gradients and the moving average.
+    pub update: Duration,
+}
+
+/// One optimiser step, the only one: record the loss of a batch, run the reverse pass, stop
+/// on a non-finite loss or gradient, clip, update the parameters and the moving average. The
+/// trainer, the step profiler and the benchmarks all call it; it keeps the optimiser state,
+/// the tape (whose buffers are reused step to step) and the count of steps done.
+pub struct TrainStep {
+    optimizer: Box<dyn Optimizer>,
+    tape: Tape,
+    grad_clip: Option<f64>,
+    ema_decay: f64,
+    done: usize,
+    last_finite_loss: Option<f64>,
+}
+
+impl std::fmt::Debug for TrainStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainStep").field("done", &self.done).field("last_finite_loss", &self.last_finite_loss).finish()
+    }
+}
+
+impl TrainStep {
+    /// The step of `config` (optimiser, clipping, moving-average decay), before any step.
+    pub fn new(config: &TrainConfig) -> Self {
+        Self {
+            optimizer: config.make_optimizer(),
+            tape: Tape::new(),
+            grad_clip: config.grad_clip,
+            ema_decay: config.ema_decay,
+            done: 0,
+            last_finite_loss: None,
+        }
+    }
+
+    /// The number of steps done.
+    pub fn steps_done(&self) -> usize {
+        self.done
+    }
+
+    /// The tape the steps record on (to switch profiling on, or read its profile).
+    pub fn tape_mut(&mut self) -> &mut Tape {
+        &mut self.tape
+    }
+
+    /// One step on `batch` (`n x D`, in data units); `rng` draws the model's noise.
+    ///
+    /// # Errors
+    /// [`TrainError::Diverged`] on a non-finite loss or gradient (the parameters are left as
+    /// they were before the step), [`TrainError::Model`] when the loss cannot be evaluated.
+    pub fn run<M: Model + ?Sized>(
+        &mut self,
+        model: &mut M,
+        batch: MatRef<'_, f64>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<StepOutcome, TrainError> {
+        let step = self.done;
+        let t0 = Instant::now();
+        self.tape.clear();
+        let loss_var = model.record_loss(&mut self.tape, batch, rng)?;
+        let loss = self.tape.scalar(loss_var);
+        if !loss.is_finite() {
+            return Err(TrainError::Diverged {
+                step,
+                cause: Divergence::Loss,
+                last_finite_loss: self.last_finite_loss,
+            });
+        }
+        let t1 = Instant::now();
+        let state = model.state_mut();
+        self.tape.backward(loss_var, state.params);
+        if !state.params.grads_are_finite() {
+            state.params.zero_grads();
+            return Err(TrainError::Diverged { step, cause: Divergence::Gradient, last_finite_loss: Some(loss) });
+        }
+        let t2 = Instant::now();
+        if let Some(max_norm) = self.grad_clip {
+            state.params.clip_grad_norm(max_norm);
+        }
+        self.optimizer.step(state.params);
+        state.params.zero_grads();
+        if let Some(average) = state.average {
+            average.update(state.params, self.ema_decay);
+        }
+        self.last_finite_loss = Some(loss);
+        self.done += 1;
+        Ok(StepOutcome { loss, forward: t1 - t0, backward: t2 - t1, update: t2.elapsed() })
+    }
+}
+
+/// Train `model` for `config.steps` steps from scratch, reporting to `observer` (pass
+/// [`Silent`] for none).
 ///
 /// ```
-/// use manifold_prior::{DataSource, ReadoffConfig, TrainConfig, paper_fig1_spread, train_with_observer};
+/// use manifold_prior::{DataSource, ReadoffConfig, Silent, TrainConfig, TrainEvent, paper_fig1_spread, train};
 /// # let mut sine = |n: usize, rng: &mut rand_chacha::ChaCha8Rng| {
 /// #     use rand::RngExt;
 /// #     let t: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
 /// #     faer::Mat::from_fn(n, 2, |i, j| if j == 0 { t[i] } else { (2.0 * t[i]).sin() })
 /// # };
+/// let config = TrainConfig::paper_fig1().with_steps(30);
 /// let mut model = paper_fig1_spread(0).unwrap();
+/// train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap();
+///
+/// // The same run, read at every 10th step by an observer (it only reads the model, so the
+/// // run is bit-identical).
 /// let eval = faer::Mat::from_fn(200, 2, |i, j| {
 ///     let t = -2.0 + 4.0 * i as f64 / 199.0;
 ///     if j == 0 { t } else { (2.0 * t).sin() }
 /// });
 /// let mut read = Vec::new();
-/// let config = TrainConfig::paper_fig1().with_steps(30);
-/// train_with_observer(&mut model, DataSource::Generator(&mut sine), &config, &mut |step, m| {
-///     if step % 10 == 0 {
-///         read.push((step, m.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default())));
+/// let mut observed = paper_fig1_spread(0).unwrap();
+/// let mut observer = |event: &TrainEvent<'_>, m: &manifold_prior::SpreadFlow| {
+///     if let TrainEvent::Step { step, .. } = *event {
+///         if step % 10 == 0 {
+///             read.push((step, m.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default()).unwrap()));
+///         }
 ///     }
-/// })
-/// .unwrap();
+/// };
+/// train(&mut observed, DataSource::Generator(&mut sine), &config, &mut observer).unwrap();
 /// assert_eq!(read.iter().map(|r| r.0).collect::<Vec<_>>(), vec![10, 20, 30]);
+/// assert_eq!(observed.store().value(observed.prior().a_param()), model.store().value(model.prior().a_param()));
 /// ```
 ///
 /// # Errors
-/// As [`train`].
-pub fn train_with_observer<M: Model>(
+/// [`TrainError::Diverged`] on a non-finite loss or gradient (the last checkpoint is left
+/// intact), or a data, model or checkpoint error.
+pub fn train<M: Model>(
     model: &mut M,
     data: DataSource<'_>,
     config: &TrainConfig,
-    observer: &mut dyn FnMut(usize, &M),
+    observer: &mut dyn TrainObserver<M>,
 ) -> Result<History, TrainError> {
-    let state = TrainState::new(model, config);
+    let state = TrainState::new(config);
     run(model, data, config, state, observer)
 }
 
@@ -238,52 +427,34 @@ pub fn train_with_observer<M: Model>(
 /// with the same configuration and data this is bit-identical to an uninterrupted run.
 ///
 /// # Errors
-/// As [`train`], plus [`PriorError::Io`]/[`PriorError::Format`] for a missing or corrupted
-/// checkpoint.
-pub fn resume<M: Model>(model: &mut M, data: DataSource<'_>, config: &TrainConfig) -> Result<History, TrainError> {
-    let dir = config
-        .checkpoint
-        .as_ref()
-        .map(|c| c.dir.clone())
-        .ok_or_else(|| PriorError::Config("resume needs a checkpoint directory".into()))?;
+/// As [`train`], plus [`TrainError::NoCheckpointDirectory`], and [`PriorError`] for a missing
+/// or corrupted checkpoint.
+pub fn resume<M: Model>(
+    model: &mut M,
+    data: DataSource<'_>,
+    config: &TrainConfig,
+    observer: &mut dyn TrainObserver<M>,
+) -> Result<History, TrainError> {
+    let dir = config.checkpoint.as_ref().map(|c| c.dir.clone()).ok_or(TrainError::NoCheckpointDirectory)?;
     let state = TrainState::load(model, config, &dir)?;
-    run(model, data, config, state, &mut |_, _| {})
+    run(model, data, config, state, observer)
 }
 
-/// The optimiser a [`TrainConfig`] asks for.
-pub(crate) fn make_optimizer(config: &TrainConfig) -> Box<dyn Optimizer> {
-    match config.optimizer {
-        OptimizerKind::Adam => Box::new(Adam::new(AdamConfig {
-            lr: config.lr,
-            weight_decay: config.weight_decay,
-            ..AdamConfig::default()
-        })),
-        OptimizerKind::Sgd { momentum } => {
-            let weight_decay = match config.weight_decay {
-                WeightDecay::L2(w) => w,
-                _ => 0.0,
-            };
-            Box::new(Sgd::new(SgdConfig { lr: config.lr, momentum, weight_decay, ..SgdConfig::default() }))
-        }
-    }
-}
-
+/// The state of a run between steps: the step (optimiser, counter), the random stream of
+/// batches and noise, the epoch order of a fixed data set, and the history.
 struct TrainState {
-    step: usize,
+    step: TrainStep,
     rng: ChaCha8Rng,
-    optimizer: Box<dyn Optimizer>,
     history: History,
     order: Vec<usize>,
     pos: usize,
 }
 
 impl TrainState {
-    fn new<M: Model>(model: &M, config: &TrainConfig) -> Self {
-        let _ = model;
+    fn new(config: &TrainConfig) -> Self {
         Self {
-            step: 0,
+            step: TrainStep::new(config),
             rng: ChaCha8Rng::seed_from_u64(config.seed),
-            optimizer: make_optimizer(config),
             history: History::default(),
             order: Vec::new(),
             pos: 0,
@@ -293,19 +464,21 @@ impl TrainState {
     fn save<M: Model>(&self, model: &mut M, dir: &Path) -> Result<(), PriorError> {
         let io = |source, path: &Path| PriorError::Io { path: path.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
-        let step_dir = dir.join(format!("step-{:08}", self.step));
-        let tmp = dir.join(format!("step-{:08}.partial", self.step));
+        let done = self.step.done;
+        let step_dir = dir.join(format!("step-{done:08}"));
+        let tmp = dir.join(format!("step-{done:08}.partial"));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| io(e, &tmp))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| io(e, &tmp))?;
-        let ids: Vec<ParamId> = model.store().ids().collect();
-        save_params(tmp.join("params.safetensors"), model.store(), &ids)?;
-        if let Some(ema) = model.ema_store() {
-            save_params(tmp.join("ema.safetensors"), ema, &ids)?;
+        let state = model.state_mut();
+        let ids: Vec<ParamId> = state.params.ids().collect();
+        save_params(tmp.join("params.safetensors"), state.params, &ids)?;
+        if let Some(average) = state.average {
+            average.save(&tmp.join("average.safetensors"))?;
         }
         // Optimiser buffers as 1 x n rows of a scratch store, named "<param>.<buffer>".
-        let opt = self.optimizer.state(model.store());
+        let opt = self.step.optimizer.state(state.params);
         let mut buffers = ParamStore::new();
         for (name, v) in &opt.buffers {
             buffers.add(name.clone(), Mat::from_fn(1, v.len(), |_, j| v[j]));
@@ -313,11 +486,12 @@ impl TrainState {
         let buffer_ids: Vec<ParamId> = buffers.ids().collect();
         save_params(tmp.join("optimizer.safetensors"), &buffers, &buffer_ids)?;
         let meta = CheckpointMeta {
-            step: self.step,
+            step: done,
             optimizer_step: opt.step,
             rng_seed: self.rng.get_seed().to_vec(),
             rng_stream: self.rng.get_stream(),
             rng_word_pos: self.rng.get_word_pos().to_string(),
+            last_finite_loss: self.step.last_finite_loss,
             order: self.order.clone(),
             pos: self.pos,
             history: self.history.clone(),
@@ -327,15 +501,14 @@ impl TrainState {
             std::fs::remove_dir_all(&step_dir).map_err(|e| io(e, &step_dir))?;
         }
         std::fs::rename(&tmp, &step_dir).map_err(|e| io(e, &step_dir))?;
-        // Point `latest.json` at the new checkpoint (atomically), then drop older ones.
-        write_json(dir.join("latest.json"), &format!("step-{:08}", self.step))?;
+        // Point `latest.json` at the new checkpoint (atomically), then drop older ones; a
+        // failure to drop one only leaves it behind.
+        write_json(dir.join("latest.json"), &format!("step-{done:08}"))?;
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let path = entry.path();
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with("step-") && path != step_dir {
-                    let _ = std::fs::remove_dir_all(&path);
+                if entry.file_name().to_string_lossy().starts_with("step-") && path != step_dir {
+                    std::fs::remove_dir_all(&path).ok();
                 }
             }
         }
@@ -346,14 +519,15 @@ impl TrainState {
         let latest: String = read_json(dir.join("latest.json"))?;
         let step_dir = dir.join(latest);
         let state_path = step_dir.join("state.json");
-        let format = |message: String| PriorError::Format { path: state_path.clone(), message };
+        let invalid = |source: CheckpointError| PriorError::Checkpoint { path: state_path.clone(), source };
         let meta: CheckpointMeta = read_json(&state_path)?;
-        let ids: Vec<ParamId> = model.store().ids().collect();
-        load_params_into(step_dir.join("params.safetensors"), model.store_mut(), &ids)?;
-        if let Some((_, ema)) = model.split_ema() {
-            load_params_into(step_dir.join("ema.safetensors"), ema, &ids)?;
+        let model_state = model.state_mut();
+        let ids: Vec<ParamId> = model_state.params.ids().collect();
+        load_params_into(step_dir.join("params.safetensors"), model_state.params, &ids)?;
+        if let Some(average) = model_state.average {
+            average.load(&step_dir.join("average.safetensors"))?;
         }
-        let mut state = Self::new(model, config);
+        let mut state = Self::new(config);
         let saved = load_params(step_dir.join("optimizer.safetensors"))?;
         let buffers = saved
             .ids()
@@ -362,16 +536,18 @@ impl TrainState {
             })
             .collect();
         state
+            .step
             .optimizer
-            .load_state(model.store(), &OptimizerState { step: meta.optimizer_step, buffers })
-            .map_err(format)?;
+            .load_state(model_state.params, &OptimizerState { step: meta.optimizer_step, buffers })
+            .map_err(|e| invalid(e.into()))?;
         let seed: [u8; 32] =
-            meta.rng_seed.as_slice().try_into().map_err(|_| format("rng seed is not 32 bytes".into()))?;
+            meta.rng_seed.as_slice().try_into().map_err(|_| invalid(CheckpointError::RngSeed(meta.rng_seed.len())))?;
         let mut rng = ChaCha8Rng::from_seed(seed);
         rng.set_stream(meta.rng_stream);
-        rng.set_word_pos(meta.rng_word_pos.parse().map_err(|_| format("bad rng position".into()))?);
+        rng.set_word_pos(meta.rng_word_pos.parse().map_err(|e| invalid(CheckpointError::RngPosition(e)))?);
         state.rng = rng;
-        state.step = meta.step;
+        state.step.done = meta.step;
+        state.step.last_finite_loss = meta.last_finite_loss;
         state.order = meta.order;
         state.pos = meta.pos;
         state.history = meta.history;
@@ -387,29 +563,10 @@ struct CheckpointMeta {
     rng_stream: u64,
     /// `u128` as a decimal string (JSON numbers cannot hold it).
     rng_word_pos: String,
+    last_finite_loss: Option<f64>,
     order: Vec<usize>,
     pos: usize,
     history: History,
-}
-
-fn progress_bar(progress: &Progress, steps: usize) -> ProgressBar {
-    match progress {
-        Progress::Hidden => ProgressBar::hidden(),
-        Progress::External(bar) => bar.clone(),
-        Progress::Bar(label) => {
-            if std::env::var_os("CI").is_some() || !std::io::stderr().is_terminal() {
-                return ProgressBar::hidden();
-            }
-            let bar = ProgressBar::new(steps as u64);
-            let style = ProgressStyle::with_template(
-                "{prefix:>14} {bar:30.cyan/blue} {pos:>6}/{len:6} {per_sec:>12} loss {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar.set_prefix(label.clone());
-            bar
-        }
-    }
 }
 
 fn run<M: Model>(
@@ -417,9 +574,9 @@ fn run<M: Model>(
     mut data: DataSource<'_>,
     config: &TrainConfig,
     mut state: TrainState,
-    observer: &mut dyn FnMut(usize, &M),
+    observer: &mut dyn TrainObserver<M>,
 ) -> Result<History, TrainError> {
-    let dim = model.scaler().mean.len();
+    let dim = model.dim();
     if let DataSource::Fixed(x) = &data {
         if x.nrows() == 0 {
             return Err(TrainError::Empty);
@@ -428,16 +585,10 @@ fn run<M: Model>(
             return Err(TrainError::Shape { expected: dim, got: x.ncols() });
         }
     }
-    let tracked = model.tracked_params();
-    let bar = progress_bar(&config.progress, config.steps);
-    bar.set_position(state.step as u64);
+    observer.on_event(&TrainEvent::Started { done: state.step.done, steps: config.steps }, model);
     let start = Instant::now();
-    let mut tape = Tape::new();
     let mut batch = Mat::<f64>::zeros(0, 0);
-    let mut last_finite = state.history.losses.iter().rev().copied().find(|l| l.is_finite());
-    while state.step < config.steps {
-        let step = state.step;
-        // The batch, standardised.
+    while state.step.done < config.steps {
         let raw = match &mut data {
             DataSource::Fixed(x) => {
                 next_batch(x.as_ref(), config.batch_size, &mut state.order, &mut state.pos, &mut state.rng, &mut batch);
@@ -451,45 +602,33 @@ fn run<M: Model>(
                 batch.as_ref()
             }
         };
-        let input = model.scaler().transform(raw);
-
-        tape.clear();
-        let loss_var = model.record_loss(&mut tape, input.as_ref(), &mut state.rng)?;
-        let loss = tape.scalar(loss_var);
-        if !loss.is_finite() {
-            bar.abandon();
-            return Err(TrainError::Diverged { step, what: "loss", last_finite_loss: last_finite });
+        let outcome = match state.step.run(model, raw, &mut state.rng) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                if let TrainError::Diverged { step, cause, last_finite_loss } = e {
+                    observer.on_event(&TrainEvent::Diverged { step, cause, last_finite_loss }, model);
+                }
+                return Err(e);
+            }
+        };
+        state.history.losses.push(outcome.loss);
+        let done = state.step.done;
+        if config.eigen_interval > 0 && (done % config.eigen_interval == 0 || done == config.steps) {
+            if let Some(eigenvalues) = model.prior_eigenvalues() {
+                observer.on_event(&TrainEvent::Eigenvalues { step: done, eigenvalues: &eigenvalues }, model);
+                state.history.eigen_steps.push(done);
+                state.history.eigenvalues.push(eigenvalues.current);
+                state.history.ema_eigenvalues.push(eigenvalues.average);
+            }
         }
-        tape.backward(loss_var, model.store_mut());
-        if !model.store().grads_are_finite() {
-            bar.abandon();
-            return Err(TrainError::Diverged { step, what: "gradient", last_finite_loss: Some(loss) });
-        }
-        if let Some(max_norm) = config.grad_clip {
-            model.store_mut().clip_grad_norm(max_norm);
-        }
-        state.optimizer.step(model.store_mut());
-        model.store_mut().zero_grads();
-        update_ema(model, &tracked, config.ema_decay);
-        last_finite = Some(loss);
-        state.history.losses.push(loss);
-        state.step += 1;
-
-        if config.eigen_interval > 0 && (state.step % config.eigen_interval == 0 || state.step == config.steps) {
-            record_eigenvalues(model, &mut state.history, state.step);
-        }
-        observer(state.step, model);
-        if state.step % config.log_interval.max(1) == 0 || state.step == config.steps {
-            bar.set_position(state.step as u64);
-            bar.set_message(format!("{loss:.4}"));
-        }
+        observer.on_event(&TrainEvent::Step { step: done, loss: outcome.loss }, model);
         if let Some(ck) = &config.checkpoint {
-            if state.step % ck.interval.max(1) == 0 || state.step == config.steps {
+            if done % ck.interval.max(1) == 0 || done == config.steps {
                 state.save(model, &ck.dir)?;
+                observer.on_event(&TrainEvent::Checkpoint { step: done, dir: &ck.dir }, model);
             }
         }
     }
-    bar.finish_and_clear();
     state.history.seconds = start.elapsed().as_secs_f64();
     Ok(state.history)
 }
@@ -521,26 +660,4 @@ fn next_batch(
             out[(r, j)] = x[(i, j)];
         }
     }
-}
-
-/// `ema <- decay ema + (1 - decay) current` for the tracked parameters.
-pub(crate) fn update_ema<M: Model>(model: &mut M, tracked: &[autodiff_lite::ParamId], decay: f64) {
-    let Some((store, ema)) = model.split_ema() else { return };
-    for &id in tracked {
-        let cur = store.value(id);
-        let e = ema.value_mut(id);
-        for j in 0..cur.ncols() {
-            for i in 0..cur.nrows() {
-                e[(i, j)] = decay * e[(i, j)] + (1.0 - decay) * cur[(i, j)];
-            }
-        }
-    }
-}
-
-fn record_eigenvalues<M: Model>(model: &M, history: &mut History, step: usize) {
-    let Some(raw) = model.prior_eigenvalues(model.store()) else { return };
-    let ema_values = model.ema_store().and_then(|e| model.prior_eigenvalues(e)).unwrap_or_default();
-    history.eigen_steps.push(step);
-    history.eigenvalues.push(raw);
-    history.ema_eigenvalues.push(ema_values);
 }

@@ -8,7 +8,7 @@
 use datasets::Manifold;
 use faer::Mat;
 use manifold_prior::{
-    DataSource, ReadoffConfig, ScalingMode, SpreadConfig, Standardizer, TrainConfig, paper_fig1_baseline,
+    DataSource, ReadoffConfig, ScalingMode, Silent, SpreadConfig, Standardizer, TrainConfig, paper_fig1_baseline,
     paper_fig1_spread, spread_preset, train,
 };
 use rand::SeedableRng;
@@ -32,7 +32,7 @@ fn the_spread_flow_keeps_samples_on_the_curve_and_reads_dimension_one() {
     for seed in 0..2 {
         let mut model = paper_fig1_spread(seed).unwrap();
         let config = TrainConfig::paper_fig1().with_seed(seed);
-        train(&mut model, DataSource::Generator(&mut sine), &config).unwrap();
+        train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap();
         let samples = model.sample(10_000, 100 + seed);
         let fraction = on_curve_fraction(&samples, 0.05);
         assert!(fraction >= 0.95, "seed {seed}: only {fraction} of samples within 0.05 of the curve");
@@ -45,7 +45,7 @@ fn the_spread_flow_keeps_samples_on_the_curve_and_reads_dimension_one() {
 #[test]
 fn the_baseline_curls_the_curve_and_falls_off_it() {
     let mut model = paper_fig1_baseline(0).unwrap();
-    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1()).unwrap();
+    train(&mut model, DataSource::Generator(&mut sine), &TrainConfig::paper_fig1(), &mut Silent).unwrap();
     let fraction = on_curve_fraction(&model.sample(10_000, 5), 0.05);
     assert!(fraction < 0.70, "baseline has {fraction} of samples on the curve (the paper's failure mode is gone?)");
 }
@@ -56,9 +56,10 @@ fn on_a_circle_the_prior_keeps_full_rank() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let reference = Manifold::Circle.sample(5_000, &mut rng);
     let scaler = Standardizer::fit(reference.as_ref(), ScalingMode::Global);
-    let mut model = spread_preset(2, 6, 0, SpreadConfig::default(), scaler).unwrap();
+    let mut model = spread_preset(2, 6, 0, SpreadConfig::paper(), scaler).unwrap();
     let mut circle = |n: usize, rng: &mut ChaCha8Rng| Manifold::Circle.sample(n, rng);
-    train(&mut model, DataSource::Generator(&mut circle), &TrainConfig::paper_fig1().with_steps(3_000)).unwrap();
+    train(&mut model, DataSource::Generator(&mut circle), &TrainConfig::paper_fig1().with_steps(3_000), &mut Silent)
+        .unwrap();
     let id = model.intrinsic_dimension(reference.as_ref(), ReadoffConfig::default()).unwrap();
     assert_eq!(id.data_rules.noise_relative, 2, "{id:?}");
 }

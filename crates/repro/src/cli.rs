@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser};
+use manifold_prior::SpreadNoise;
 
 use crate::progress::Verbosity;
 use crate::report::TargetPolicy;
@@ -67,33 +68,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub quick: bool,
 
-    /// Spread noise of fading-squares: `const-shift` (default; the released code, to compare
-    /// with the authors' printed losses), `random` (the method as intended) or `expected` (the
-    /// random-noise objective's expectation in closed form, no sampling). Not with `all`.
+    /// How the spread noise is drawn, for experiments that offer the choice (fading-squares:
+    /// `const-shift` by default, the released code, to compare with the authors' printed
+    /// losses; `random`, the method as intended; `expected`, the random-noise objective's
+    /// expectation in closed form, no sampling). Not with `all`.
     #[arg(long, value_enum, value_name = "MODE")]
-    pub noise: Option<NoiseArg>,
-}
-
-/// The spread noise `--noise` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NoiseArg {
-    /// `eps = s` in every coordinate, as the authors' released notebook does.
-    ConstShift,
-    /// `eps ~ N(0, s^2 I)`, fresh every step.
-    Random,
-    /// The expectation over `eps ~ N(0, s^2 I)` in closed form (no draw).
-    Expected,
-}
-
-impl NoiseArg {
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            NoiseArg::ConstShift => "const-shift",
-            NoiseArg::Random => "random",
-            NoiseArg::Expected => "expected",
-        }
-    }
+    pub spread_noise: Option<SpreadNoise>,
 }
 
 /// What an experiment name on the command line selects.
@@ -117,8 +97,8 @@ impl Cli {
                 "--quick selects one experiment's reduced grid; it does not apply to `all`"
             );
             anyhow::ensure!(
-                self.run.noise.is_none(),
-                "--noise selects one experiment's variant; it does not apply to `all`"
+                self.run.spread_noise.is_none(),
+                "--spread-noise selects one experiment's variant; it does not apply to `all`"
             );
             return Ok(Some(Selection::All));
         }
@@ -136,16 +116,13 @@ impl Cli {
                 )
             }
         };
-        let info = match self.run.noise {
-            _ if info.noise_variants.is_empty() && self.run.noise.is_some() => {
-                anyhow::bail!("experiment '{name}' has no --noise choice (only fading-squares has)")
-            }
-            None | Some(NoiseArg::ConstShift) => info,
-            Some(arg) => match info.noise_variants.iter().find(|(flag, _)| *flag == arg.name()) {
-                Some((_, variant)) => variant,
-                None => anyhow::bail!("experiment '{name}' has no --noise {} variant", arg.name()),
-            },
-        };
+        if let Some(noise) = self.run.spread_noise {
+            anyhow::ensure!(
+                info.spread_noises.iter().any(|v| v.spread_noise == noise),
+                "experiment '{name}' has no --spread-noise {} variant (see --list)",
+                noise.name()
+            );
+        }
         Ok(Some(Selection::One(info)))
     }
 }
@@ -177,6 +154,7 @@ impl RunArgs {
             steps: self.steps.map(|s| usize::try_from(s).unwrap_or(usize::MAX)),
             out_dir,
             verbosity: self.verbosity(),
+            spread_noise: self.spread_noise.or_else(|| info.spread_noises.first().map(|v| v.spread_noise)),
         }
     }
 }
@@ -192,18 +170,23 @@ pub enum Several {
 
 /// The `--list` table: name, status, typical time and what each experiment reproduces.
 pub fn list_table() -> String {
-    // Every row: the base experiment, then its --quick and --noise variants.
+    // Every row: (name, implemented, typical time, summary) of the base experiment, then of
+    // its --quick and its other --spread-noise variants.
+    let row = |name: String, e: &ExperimentInfo| (name, e.is_implemented(), e.typical_time, e.summary);
     let rows = |e: &'static ExperimentInfo| {
-        std::iter::once((e.name.to_string(), e))
-            .chain(e.quick.map(|q| (format!("{} --quick", e.name), q)))
-            .chain(e.noise_variants.iter().map(move |(flag, v)| (format!("{} --noise {flag}", e.name), *v)))
+        std::iter::once(row(e.name.to_string(), e)).chain(e.quick.map(|q| row(format!("{} --quick", e.name), q))).chain(
+            e.spread_noises.iter().skip(1).map(move |v| {
+                let name = format!("{} --spread-noise {}", e.name, v.spread_noise.name());
+                (name, e.is_implemented(), v.typical_time, v.summary)
+            }),
+        )
     };
-    let name_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|(name, _)| name.len()).max().unwrap_or(4).max(10);
-    let time_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|(_, v)| v.typical_time.len()).max().unwrap_or(4).max(12);
+    let name_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.0.len()).max().unwrap_or(4).max(10);
+    let time_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.2.len()).max().unwrap_or(4).max(12);
     let mut out = format!("{:<name_w$}  {:<15}  {:<time_w$}  reproduces\n", "experiment", "status", "typical time");
-    for (name, e) in crate::EXPERIMENTS.iter().flat_map(rows) {
-        let status = if e.is_implemented() { "implemented" } else { "not implemented" };
-        out.push_str(&format!("{:<name_w$}  {:<15}  {:<time_w$}  {}\n", name, status, e.typical_time, e.summary));
+    for (name, implemented, time, summary) in crate::EXPERIMENTS.iter().flat_map(rows) {
+        let status = if implemented { "implemented" } else { "not implemented" };
+        out.push_str(&format!("{name:<name_w$}  {status:<15}  {time:<time_w$}  {summary}\n"));
     }
     out.push_str("\nrun one with `cargo xtask reproduce <experiment> [flags]` (see --help)\n");
     out
@@ -262,33 +245,31 @@ mod tests {
         for e in crate::EXPERIMENTS {
             assert!(table.contains(e.name) && table.contains(e.summary));
         }
-        assert!(table.contains("fading-squares --noise random"), "{table}");
+        assert!(table.contains("fading-squares --spread-noise random"), "{table}");
         Ok(())
     }
 
     #[test]
-    fn noise_flag_selects_the_variant() -> anyhow::Result<()> {
-        let default = parse(&["fading-squares"])?;
-        assert_eq!(default.run.noise, None);
-        let Some(Selection::One(base)) = default.selection()? else { anyhow::bail!("one experiment expected") };
-        assert!(!base.noise_variants.is_empty(), "the default is the const-shift experiment");
-        let random = parse(&["fading-squares", "--noise", "random", "--steps", "200"])?;
-        assert_eq!(random.run.noise, Some(NoiseArg::Random));
-        let Some(Selection::One(variant)) = random.selection()? else { anyhow::bail!("one experiment expected") };
-        // `const` items have no single address: compare what they say.
-        assert_eq!(variant.summary, crate::FADING_SQUARES_RANDOM.summary);
-        assert_eq!(random.run.context(variant, Several::No).out_dir, Path::new("results").join("fading-squares"));
-        let explicit = parse(&["fading-squares", "--noise", "const-shift"])?;
-        assert!(matches!(explicit.selection()?, Some(Selection::One(e)) if e.summary == base.summary));
-        let expected = parse(&["fading-squares", "--noise", "expected"])?;
-        assert!(
-            matches!(expected.selection()?, Some(Selection::One(e)) if e.summary == crate::FADING_SQUARES_EXPECTED.summary)
+    fn the_spread_noise_flag_reaches_the_run_as_the_library_enum() -> anyhow::Result<()> {
+        let context = |args: &[&str]| -> anyhow::Result<RunContext> {
+            let cli = parse(args)?;
+            let Some(Selection::One(info)) = cli.selection()? else { anyhow::bail!("one experiment expected") };
+            Ok(cli.run.context(info, Several::No))
+        };
+        assert_eq!(context(&["fading-squares"])?.spread_noise, Some(SpreadNoise::ConstShift), "the default");
+        let random = context(&["fading-squares", "--spread-noise", "random", "--steps", "200"])?;
+        assert_eq!(random.spread_noise, Some(SpreadNoise::Random));
+        assert_eq!(random.out_dir, Path::new("results").join("fading-squares"));
+        assert_eq!(
+            context(&["fading-squares", "--spread-noise", "expected"])?.spread_noise,
+            Some(SpreadNoise::Expected)
         );
-        assert!(parse(&["spread-study", "--noise", "expected"])?.selection().is_err());
+        assert_eq!(context(&["fig1"])?.spread_noise, None);
         // Unknown modes are usage errors; experiments without the choice and `all` refuse it.
-        assert!(parse(&["fading-squares", "--noise", "gaussian"]).is_err());
-        assert!(parse(&["fig1", "--noise", "random"])?.selection().is_err());
-        assert!(parse(&["all", "--noise", "const-shift"])?.selection().is_err());
+        assert!(parse(&["fading-squares", "--spread-noise", "gaussian"]).is_err());
+        assert!(parse(&["spread-study", "--spread-noise", "expected"])?.selection().is_err());
+        assert!(parse(&["fig1", "--spread-noise", "random"])?.selection().is_err());
+        assert!(parse(&["all", "--spread-noise", "const-shift"])?.selection().is_err());
         Ok(())
     }
 }

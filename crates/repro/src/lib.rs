@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use manifold_prior::SpreadNoise;
 
 pub use progress::Verbosity;
 pub use report::{Report, Status, Target, TargetPolicy};
@@ -38,6 +39,9 @@ pub struct RunContext {
     pub steps: Option<usize>,
     /// Where every output goes (created if missing).
     pub out_dir: PathBuf,
+    /// The spread noise `--spread-noise` chose (the experiment's default when not given), for
+    /// experiments that offer the choice ([`ExperimentInfo::spread_noises`]); `None` otherwise.
+    pub spread_noise: Option<SpreadNoise>,
     /// Whether progress bars and chatter are shown.
     pub verbosity: Verbosity,
 }
@@ -75,11 +79,22 @@ pub struct ExperimentInfo {
     /// The reduced variant `--quick` selects (same name and output directory, a smaller
     /// grid), if the experiment has one.
     pub quick: Option<&'static ExperimentInfo>,
-    /// The variants `--noise <mode>` selects (same name and output directory, another spread
-    /// noise: `("random", ..)`, `("expected", ..)`), for experiments whose default is the
-    /// released code's constant shift. Variants rather than a field of [`RunContext`], as
-    /// `--quick` is, so that adding an option does not change every experiment's context.
-    pub noise_variants: &'static [(&'static str, &'static ExperimentInfo)],
+    /// The spread noises `--spread-noise` may choose, the default first (empty: the
+    /// experiment has no choice); the selected one reaches the run as
+    /// [`RunContext::spread_noise`].
+    pub spread_noises: &'static [NoiseVariant],
+}
+
+/// One spread noise an experiment can run with: what the run then reproduces and how long it
+/// takes.
+#[derive(Debug, Clone, Copy)]
+pub struct NoiseVariant {
+    /// The noise mode.
+    pub spread_noise: SpreadNoise,
+    /// What the experiment reproduces with it.
+    pub summary: &'static str,
+    /// Typical wall time with default settings on 2 cores.
+    pub typical_time: &'static str,
 }
 
 impl ExperimentInfo {
@@ -97,17 +112,33 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         typical_time: "< 30 s",
         run: Some(fig1::run),
         quick: None,
-        noise_variants: &[],
+        spread_noises: &[],
     },
     ExperimentInfo {
         name: "fading-squares",
         summary: "32x32 fading squares (1024-D, ID 1) with the authors' exact model, const-shift noise \
-                  (the released code); --noise random for random spread noise, --noise expected for its \
-                  closed-form expectation",
+                  (the released code); --spread-noise random for random spread noise, --spread-noise \
+                  expected for its closed-form expectation",
         typical_time: "~ 7 min (measured 421 s, 81 ms per step)",
         run: Some(fading_squares::run),
         quick: None,
-        noise_variants: &[("random", &FADING_SQUARES_RANDOM), ("expected", &FADING_SQUARES_EXPECTED)],
+        spread_noises: &[
+            NoiseVariant {
+                spread_noise: SpreadNoise::ConstShift,
+                summary: "fading squares with the released code's constant-shift noise (the default)",
+                typical_time: "~ 7 min (measured 421 s, 81 ms per step)",
+            },
+            NoiseVariant {
+                spread_noise: SpreadNoise::Random,
+                summary: "fading squares with random spread noise (the method as intended)",
+                typical_time: "~ 7 min (81-86 ms per step measured; 1,106 s sharing the machine)",
+            },
+            NoiseVariant {
+                spread_noise: SpreadNoise::Expected,
+                summary: "fading squares with the random-noise objective's expectation in closed form (no sampling)",
+                typical_time: "~ 10 min (measured 581-583 s alone, 110-112 ms per step)",
+            },
+        ],
     },
     ExperimentInfo {
         name: "spread-study",
@@ -116,7 +147,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         typical_time: "~ 45 min (measured: 66 min on a loaded 2-core machine, 5,340 CPU-s)",
         run: Some(spread_study::run),
         quick: Some(&SPREAD_STUDY_QUICK),
-        noise_variants: &[],
+        spread_noises: &[],
     },
 ];
 
@@ -130,30 +161,7 @@ pub const SPREAD_STUDY_QUICK: ExperimentInfo = ExperimentInfo {
     typical_time: "~ 3 min (measured 2-3 min)",
     run: Some(spread_study::run_quick),
     quick: None,
-    noise_variants: &[],
-};
-
-/// `fading-squares --noise random`: the same experiment with random spread noise
-/// `eps ~ N(0, s^2 I)` (the method as intended; plateau about -3,257).
-pub const FADING_SQUARES_RANDOM: ExperimentInfo = ExperimentInfo {
-    name: "fading-squares",
-    summary: "fading squares with random spread noise (the method as intended)",
-    typical_time: "~ 7 min (81-86 ms per step measured; 1,106 s sharing the machine)",
-    run: Some(fading_squares::run_random),
-    quick: None,
-    noise_variants: &[],
-};
-
-/// `fading-squares --noise expected`: the random-noise objective with the expectation over the
-/// noise taken in closed form (`E_eps loss = loss(eps = 0) + 0.5 s^2 tr(S^-1)`), so its
-/// gradient has no Monte-Carlo noise; the same plateau target as `--noise random`.
-pub const FADING_SQUARES_EXPECTED: ExperimentInfo = ExperimentInfo {
-    name: "fading-squares",
-    summary: "fading squares with the random-noise objective's expectation in closed form (no sampling)",
-    typical_time: "~ 10 min (measured 581-583 s alone, 110-112 ms per step)",
-    run: Some(fading_squares::run_expected),
-    quick: None,
-    noise_variants: &[],
+    spread_noises: &[],
 };
 
 /// Look up an experiment by its command-line name.
@@ -231,7 +239,7 @@ mod tests {
             typical_time: "1 s",
             run: Some(fake_fig1),
             quick: None,
-            noise_variants: &[],
+            spread_noises: &[],
         };
         let ctx = RunContext {
             name: "fig1",
@@ -240,6 +248,7 @@ mod tests {
             steps: None,
             out_dir: dir.path().join("nested").join("fig1"),
             verbosity: Verbosity::Quiet,
+            spread_noise: None,
         };
         let report = run_experiment(&info, &ctx)?;
         assert!(report.wall_time_s > 0.0);

@@ -11,11 +11,13 @@
 //! ```
 //!
 //! Several trainings in parallel share one [`MultiProgress`] from [`multi`] and add a bar each
-//! with [`add_bar`].
+//! with [`add_bar`]. A training run drives its bar through a [`BarObserver`], which receives
+//! the trainer's events (the library itself never prints).
 
 use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use manifold_prior::{TrainEvent, TrainObserver};
 
 /// Whether the run shows progress bars and chatter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,6 +69,39 @@ pub fn add_bar(multi: &MultiProgress, len: u64, label: &str) -> ProgressBar {
     bar
 }
 
+/// A training observer that moves a progress bar: its length is the run's steps, its position
+/// the steps done, its message the loss, updated every `every` steps (and at the last).
+#[derive(Debug, Clone)]
+pub struct BarObserver {
+    bar: ProgressBar,
+    every: usize,
+    steps: usize,
+}
+
+impl BarObserver {
+    /// Drive `bar`, updating it every `every` steps.
+    pub fn new(bar: ProgressBar, every: usize) -> Self {
+        Self { bar, every: every.max(1), steps: 0 }
+    }
+}
+
+impl<M: ?Sized> TrainObserver<M> for BarObserver {
+    fn on_event(&mut self, event: &TrainEvent<'_>, _model: &M) {
+        match *event {
+            TrainEvent::Started { done, steps } => {
+                self.steps = steps;
+                self.bar.set_length(steps as u64);
+                self.bar.set_position(done as u64);
+            }
+            TrainEvent::Step { step, loss } if step % self.every == 0 || step == self.steps => {
+                self.bar.set_position(step as u64);
+                self.bar.set_message(format!("{loss:.4}"));
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +117,19 @@ mod tests {
         let m = multi(Verbosity::Quiet);
         let b = add_bar(&m, 5, "seed 0");
         assert!(b.is_hidden());
+    }
+
+    #[test]
+    fn the_bar_observer_follows_the_steps() {
+        let b = bar(1, "x", Verbosity::Quiet);
+        let mut observer = BarObserver::new(b.clone(), 10);
+        let model = ();
+        observer.on_event(&TrainEvent::Started { done: 5, steps: 25 }, &model);
+        assert_eq!((b.position(), b.length()), (5, Some(25)));
+        for step in 6..=25 {
+            observer.on_event(&TrainEvent::Step { step, loss: 0.5 }, &model);
+        }
+        assert_eq!(b.position(), 25);
+        assert_eq!(b.message(), "0.5000");
     }
 }

@@ -23,7 +23,7 @@ pub mod plot;
 mod run;
 pub mod targets;
 
-pub use run::{run, run_expected, run_random};
+pub use run::run;
 pub use targets::{Measurements, Readoff, SampleSummary, Timing, spearman};
 
 use std::path::Path;

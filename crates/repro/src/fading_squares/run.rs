@@ -8,15 +8,15 @@ use anyhow::Context as _;
 use datasets::Manifold;
 use faer::Mat;
 use manifold_prior::{
-    DataSource, Model as _, NoiseMode, Progress, ReadoffConfig, TrainConfig, paper_fading_squares,
-    profile_spread_steps, train_with_observer,
+    DataSource, Model as _, ReadoffConfig, SpreadNoise, TrainConfig, TrainEvent, TrainObserver as _,
+    paper_fading_squares, profile_steps, train,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::targets::{self, AUTHORS_LOSSES, JAX_LOSSES, Measurements, Readoff, SampleSummary, Timing, spearman};
 use super::{EigenTrajectory, Embedding, FadingSquaresFigures, LossReference, Spectra, write_outputs};
-use crate::progress;
+use crate::progress::{self, BarObserver};
 use crate::{Report, RunContext};
 
 /// Steps of the per-phase profile run before training (after one warm-up step).
@@ -31,29 +31,21 @@ const N_SAMPLES: usize = 1000;
 const TRAJECTORY_TOP: usize = 10;
 /// Seeds of the evaluation streams, offset so they never coincide with a training seed.
 const EVAL_SEED: u64 = 1_000_000;
+/// Steps between updates of the progress bar.
+const BAR_EVERY: usize = 10;
 
-/// Run fading-squares with the released code's constant-shift noise (the default: it
-/// compares with the authors' printed losses).
+/// Run fading-squares with the spread noise of `ctx` (the released code's constant shift by
+/// default: it compares with the authors' printed losses; `random`, the method as intended;
+/// `expected`, no Monte-Carlo noise in the gradient).
 pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
-    run_with(ctx, NoiseMode::ConstShift)
-}
-
-/// Run fading-squares with random spread noise (`--noise random`, the method as intended).
-pub fn run_random(ctx: &RunContext) -> anyhow::Result<Report> {
-    run_with(ctx, NoiseMode::Random)
-}
-
-/// Run fading-squares with the random-noise objective's expectation over the noise in closed
-/// form (`--noise expected`: no Monte-Carlo noise in the gradient).
-pub fn run_expected(ctx: &RunContext) -> anyhow::Result<Report> {
-    run_with(ctx, NoiseMode::Expected)
+    run_with(ctx, ctx.spread_noise.unwrap_or(SpreadNoise::ConstShift))
 }
 
 fn fading_squares(n: usize, rng: &mut ChaCha8Rng) -> Mat<f64> {
     Manifold::FadingSquares.sample_with_params(n, rng).0
 }
 
-fn run_with(ctx: &RunContext, noise: NoiseMode) -> anyhow::Result<Report> {
+fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
     let preset = TrainConfig::paper_fading_squares();
     let preset_steps = preset.steps;
     let steps = ctx.steps.unwrap_or(preset_steps);
@@ -64,22 +56,25 @@ fn run_with(ctx: &RunContext, noise: NoiseMode) -> anyhow::Result<Report> {
     // The profile runs on its own instance (same seed) so the training run is untouched.
     let profile = {
         let mut probe = paper_fading_squares(ctx.seed, noise)?;
-        profile_spread_steps(&mut probe, &mut fading_squares, &config, PROFILE_STEPS)
-            .context("profiling the training step")?
+        profile_steps(&mut probe, &mut fading_squares, &config, PROFILE_STEPS).context("profiling the training step")?
     };
 
     let mut model = paper_fading_squares(ctx.seed, noise)?;
-    let n_params = model.store.n_scalars();
-    let initial = model.prior_eigenvalues(&model.store).context("the prior has no spectrum")?;
+    let n_params = model.store().n_scalars();
+    let initial = model.prior_eigenvalues().context("the prior has no spectrum")?.current;
 
     let bar = progress::bar(steps as u64, "fading squares", ctx.verbosity);
-    let config = TrainConfig { progress: Progress::External(bar.clone()), ..config };
+    let mut bar_observer = BarObserver::new(bar.clone(), BAR_EVERY);
     let mut stamps = Vec::with_capacity(steps + 1);
     stamps.push(Instant::now());
-    let history = train_with_observer(&mut model, DataSource::Generator(&mut fading_squares), &config, &mut |_, _| {
-        stamps.push(Instant::now());
-    })
-    .with_context(|| format!("training the fading-squares model (seed {}, {steps} steps)", ctx.seed))?;
+    let mut observer = |event: &TrainEvent<'_>, m: &manifold_prior::SpreadFlow| {
+        bar_observer.on_event(event, m);
+        if let TrainEvent::Step { .. } = event {
+            stamps.push(Instant::now());
+        }
+    };
+    let history = train(&mut model, DataSource::Generator(&mut fading_squares), &config, &mut observer)
+        .with_context(|| format!("training the fading-squares model (seed {}, {steps} steps)", ctx.seed))?;
     bar.finish_and_clear();
     let mut step_ms: Vec<f64> = stamps.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1e3).collect();
     let median_step_ms = median(&mut step_ms);
@@ -98,16 +93,16 @@ fn run_with(ctx: &RunContext, noise: NoiseMode) -> anyhow::Result<Report> {
 
     let trajectory = trajectory(&initial, &history);
     let references = match noise {
-        NoiseMode::ConstShift => vec![
+        SpreadNoise::ConstShift => vec![
             LossReference { label: "authors (printed)".into(), points: AUTHORS_LOSSES.to_vec() },
             LossReference { label: "our JAX (printed)".into(), points: JAX_LOSSES.to_vec() },
         ],
-        NoiseMode::Random | NoiseMode::Expected => Vec::new(),
+        SpreadNoise::Random | SpreadNoise::Expected => Vec::new(),
     };
-    let s = model.spread.s;
+    let s = model.spread().spread;
     let dim = model.dim() as f64;
     let figures = FadingSquaresFigures {
-        run_label: format!("{} noise, seed {}, {steps} steps", targets::noise_name(noise), ctx.seed),
+        run_label: format!("{} noise, seed {}, {steps} steps", noise.name(), ctx.seed),
         losses: history.losses.clone(),
         loss_floor: 0.5 * dim * (2.0 * std::f64::consts::PI * s * s).ln(),
         plateau_target: targets::plateau_target(noise),
@@ -156,7 +151,7 @@ fn run_with(ctx: &RunContext, noise: NoiseMode) -> anyhow::Result<Report> {
         "model": "squeeze, 3 conv couplings (4 ch) with permutations, squeeze, 3 conv couplings (16 ch), \
                   2 MLP affine couplings 512-24-24-24-512 (mean-centred log-scales); prior N(0, A A^T), \
                   A dense 1024x1024 masked lower triangular, init I",
-        "noise": targets::noise_name(noise),
+        "noise": noise.name(),
         "spread_s": s,
         "steps": steps,
         "preset_steps": preset_steps,

@@ -3,7 +3,7 @@
 //! n/a rows and the measured tables (time per phase, read-off rules, losses against the
 //! printed ones, samples). Also Spearman's rank correlation ([`spearman`]).
 
-use manifold_prior::{FADING_SQUARES_N_PARAMS, NoiseMode, RuleCounts, StepProfile};
+use manifold_prior::{FADING_SQUARES_N_PARAMS, RuleCounts, SpreadNoise, StepProfile};
 
 use crate::report::{Measured, Report, Section, Status, Target, fmt_number};
 
@@ -91,7 +91,7 @@ pub struct SampleSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measurements {
     /// The spread noise of the run.
-    pub noise: NoiseMode,
+    pub noise: SpreadNoise,
     /// The model's number of scalar parameters.
     pub n_params: usize,
     /// Training steps run.
@@ -129,7 +129,7 @@ impl Measurements {
     pub fn report(&self, config: serde_json::Value) -> Report {
         let mut r = Report::new(
             "fading-squares",
-            format!("Fading squares: 32x32 images (1024-D, ID 1), {} noise", noise_name(self.noise)),
+            format!("Fading squares: 32x32 images (1024-D, ID 1), {} noise", self.noise.name()),
             config,
         );
         let full = self.steps >= self.preset_steps;
@@ -160,7 +160,7 @@ impl Measurements {
             .with_note(format!(
                 "about {} after 5,000 steps ({} noise) within 0.5%; floor D/2 ln(2 pi s^2) = -3774.7",
                 fmt_number(plateau),
-                noise_name(self.noise)
+                self.noise.name()
             ))
             .applicable_if(full, short.clone()),
         );
@@ -232,7 +232,7 @@ impl Measurements {
 
         r.sections.push(self.phase_section());
         r.sections.push(self.readoff_section());
-        if self.noise == NoiseMode::ConstShift {
+        if self.noise == SpreadNoise::ConstShift {
             r.sections.push(self.loss_section());
         }
         r.sections.push(self.sample_section());
@@ -357,19 +357,10 @@ impl Measurements {
 }
 
 /// The plateau target of a noise mode: [`PLATEAU_CONST_SHIFT`] or [`PLATEAU_RANDOM`].
-pub fn plateau_target(noise: NoiseMode) -> f64 {
+pub fn plateau_target(noise: SpreadNoise) -> f64 {
     match noise {
-        NoiseMode::ConstShift => PLATEAU_CONST_SHIFT,
-        NoiseMode::Random | NoiseMode::Expected => PLATEAU_RANDOM,
-    }
-}
-
-/// `const-shift`, `random` or `expected`, as on the command line.
-pub fn noise_name(noise: NoiseMode) -> &'static str {
-    match noise {
-        NoiseMode::ConstShift => "const-shift",
-        NoiseMode::Random => "random",
-        NoiseMode::Expected => "expected",
+        SpreadNoise::ConstShift => PLATEAU_CONST_SHIFT,
+        SpreadNoise::Random | SpreadNoise::Expected => PLATEAU_RANDOM,
     }
 }
 

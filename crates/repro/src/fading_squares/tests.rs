@@ -3,7 +3,7 @@
 //! rho.
 
 use faer::Mat;
-use manifold_prior::{NoiseMode, RuleCounts, StepProfile};
+use manifold_prior::{RuleCounts, SpreadNoise, StepProfile};
 use plotters::prelude::*;
 
 use super::plot::{
@@ -222,7 +222,7 @@ fn wrong_shapes_panic_with_the_field_name() {
 }
 
 /// Measurements of a run that meets every target.
-fn measurements(noise: NoiseMode, steps: usize) -> Measurements {
+fn measurements(noise: SpreadNoise, steps: usize) -> Measurements {
     let plateau = targets::plateau_target(noise);
     let losses: Vec<f64> = (0..steps)
         .map(|i| {
@@ -281,7 +281,7 @@ fn status(r: &crate::Report, prefix: &str) -> Option<Status> {
 
 #[test]
 fn a_full_run_that_meets_the_targets_passes() {
-    let r = measurements(NoiseMode::ConstShift, 5000).report(serde_json::json!({"n_params": 1_168_572}));
+    let r = measurements(SpreadNoise::ConstShift, 5000).report(serde_json::json!({"n_params": 1_168_572}));
     assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
     assert_eq!(r.count(Status::Pass), 7, "{}", r.to_markdown());
     assert_eq!(status(&r, "plateau"), Some(Status::Pass));
@@ -297,7 +297,7 @@ fn a_full_run_that_meets_the_targets_passes() {
 
 #[test]
 fn a_shortened_run_reports_the_end_of_training_targets_as_not_applicable() {
-    let r = measurements(NoiseMode::ConstShift, 200).report(serde_json::json!({}));
+    let r = measurements(SpreadNoise::ConstShift, 200).report(serde_json::json!({}));
     for name in ["plateau", "intrinsic dimension: eigenvalues of A A^T", "|Spearman", "training wall time"] {
         assert_eq!(status(&r, name), Some(Status::NotApplicable), "{name}");
     }
@@ -309,7 +309,7 @@ fn a_shortened_run_reports_the_end_of_training_targets_as_not_applicable() {
 
 #[test]
 fn missed_targets_fail_with_the_measured_value() {
-    let mut m = measurements(NoiseMode::ConstShift, 5000);
+    let mut m = measurements(SpreadNoise::ConstShift, 5000);
     m.n_params += 1;
     m.losses[0] = 1000.0;
     for l in &mut m.losses[4900..] {
@@ -325,21 +325,21 @@ fn missed_targets_fail_with_the_measured_value() {
     let plateau = r.targets.iter().find(|t| t.name.starts_with("plateau")).map(|t| t.measured.to_string());
     assert_eq!(plateau.as_deref(), Some("-3700"));
     // A NaN never passes.
-    let mut m = measurements(NoiseMode::ConstShift, 5000);
+    let mut m = measurements(SpreadNoise::ConstShift, 5000);
     m.spearman = f64::NAN;
     assert_eq!(status(&m.report(serde_json::json!({})), "|Spearman"), Some(Status::Fail));
 }
 
 #[test]
 fn random_noise_has_its_own_plateau_and_no_printed_losses() {
-    let m = measurements(NoiseMode::Random, 5000);
+    let m = measurements(SpreadNoise::Random, 5000);
     assert_eq!(m.plateau_target(), -3257.0);
     let r = m.report(serde_json::json!({}));
     assert_eq!(status(&r, "plateau"), Some(Status::Pass));
     assert!(r.title.contains("random noise"));
     assert!(r.sections.iter().all(|s| s.title != "Loss against the printed values"));
     // The const-shift plateau is 512 below: it fails under random noise.
-    let mut m = measurements(NoiseMode::Random, 5000);
+    let mut m = measurements(SpreadNoise::Random, 5000);
     let n = m.losses.len();
     m.losses[n - 100..].fill(targets::PLATEAU_CONST_SHIFT);
     assert_eq!(status(&m.report(serde_json::json!({})), "plateau"), Some(Status::Fail));
@@ -355,7 +355,7 @@ fn plateau_tolerance_edges() {
         (target + tol * 0.999, Status::Pass),
         (target + tol * 1.01, Status::Fail),
     ] {
-        let mut m = measurements(NoiseMode::ConstShift, 5000);
+        let mut m = measurements(SpreadNoise::ConstShift, 5000);
         let n = m.losses.len();
         m.losses[n - 100..].fill(value);
         assert_eq!(status(&m.report(serde_json::json!({})), "plateau"), Some(expected), "{value}");
@@ -394,11 +394,7 @@ fn tail_mean_uses_the_last_window() {
 fn registered_with_every_noise_variant() {
     let info = crate::find("fading-squares").expect("fading-squares is registered");
     assert!(info.is_implemented());
-    let flags: Vec<&str> = info.noise_variants.iter().map(|(flag, _)| *flag).collect();
-    assert_eq!(flags, ["random", "expected"]);
-    for (_, variant) in info.noise_variants {
-        assert_eq!(variant.name, "fading-squares", "same name and output directory");
-        assert!(variant.is_implemented() && variant.noise_variants.is_empty());
-    }
+    let noises: Vec<SpreadNoise> = info.spread_noises.iter().map(|v| v.spread_noise).collect();
+    assert_eq!(noises, [SpreadNoise::ConstShift, SpreadNoise::Random, SpreadNoise::Expected], "the default first");
     assert_eq!(SIDE * SIDE, PIXELS);
 }

@@ -7,16 +7,17 @@ use std::sync::Mutex;
 use anyhow::Context as _;
 use datasets::Manifold;
 use faer::Mat;
+use indicatif::ProgressBar;
 use manifold_prior::{
-    DataSource, History, ParamSource, Progress, ReadoffConfig, SpreadFlow, StandardFlow, TrainConfig,
-    paper_fig1_baseline, paper_fig1_spread, train,
+    DataSource, History, ParamSource, ReadoffConfig, SpreadFlow, StandardFlow, TrainConfig, paper_fig1_baseline,
+    paper_fig1_spread, train,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::{EigenTrajectory, Fig1Measurements, Fig1Panels, SampleQuality, SpreadSeed, sine_curve, write_outputs};
-use crate::progress;
+use crate::progress::{self, BarObserver};
 use crate::{Report, RunContext};
 
 /// The paper preset's number of steps.
@@ -31,6 +32,8 @@ const N_READOFF: usize = 10_000;
 const ON_CURVE: f64 = 0.05;
 /// Seeds of the evaluation streams, offset so they never coincide with a training seed.
 const EVAL_SEED: u64 = 1_000_000;
+/// Steps between updates of a progress bar.
+const BAR_EVERY: usize = 100;
 
 enum Job {
     Baseline(u64),
@@ -62,21 +65,19 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
                 Job::Spread(s) => (format!("spread s{s}"), s),
             };
             let bar = bars.lock().map(|m| progress::add_bar(&m, steps as u64, &label)).ok();
-            let config = TrainConfig {
-                progress: bar.map_or(Progress::Hidden, Progress::External),
-                ..TrainConfig::paper_fig1().with_seed(seed).with_steps(steps)
-            };
+            let mut observer = BarObserver::new(bar.unwrap_or_else(ProgressBar::hidden), BAR_EVERY);
+            let config = TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
             let mut sine = |n: usize, rng: &mut ChaCha8Rng| Manifold::SineCurve.sample(n, rng);
             Ok(match job {
                 Job::Baseline(_) => {
                     let mut model = paper_fig1_baseline(seed)?;
-                    let h = train(&mut model, DataSource::Generator(&mut sine), &config)
+                    let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut observer)
                         .with_context(|| format!("training the baseline (seed {seed})"))?;
                     Trained::Baseline(Box::new(model), h)
                 }
                 Job::Spread(_) => {
                     let mut model = paper_fig1_spread(seed)?;
-                    let h = train(&mut model, DataSource::Generator(&mut sine), &config)
+                    let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut observer)
                         .with_context(|| format!("training the spread flow (seed {seed})"))?;
                     Trained::Spread(seed, Box::new(model), h)
                 }
@@ -130,7 +131,11 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         },
         baseline_latent: base_model.encode(data.as_ref()),
         spread_samples: spread_model.sample(N_PANEL_POINTS, EVAL_SEED + 900 + ctx.seed),
-        spread_prior_samples: spread_model.sample_latent(N_PANEL_POINTS, EVAL_SEED + 1000 + ctx.seed, ParamSource::Ema),
+        spread_prior_samples: spread_model.sample_latent(
+            N_PANEL_POINTS,
+            EVAL_SEED + 1000 + ctx.seed,
+            ParamSource::Average,
+        ),
         spread_latent: spread_model.encode(data.as_ref()),
         eigenvalues: id.ema_prior_eigenvalues.clone(),
         baseline_on_curve: Some(base_quality.on_curve),
@@ -140,7 +145,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let trajectory = EigenTrajectory {
         steps: spread_history.eigen_steps.clone(),
         eigenvalues: spread_history.eigenvalues.clone(),
-        s: spread_model.spread.s,
+        s: spread_model.spread().spread,
         c: ReadoffConfig::default().noise_c,
     };
     let outputs = write_outputs(&ctx.out_dir, &panels, &trajectory)?;
@@ -154,7 +159,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         "optimizer": "Adam lr 1e-3, no weight decay",
         "baseline": "2 affine couplings, tanh log-scales, s and t MLPs 1-24-24-24-1 LeakyReLU(0.2), prior N(0, I)",
         "spread_flow": "4 additive couplings, MLPs 1-24-24-24-1 LeakyReLU(0.2), prior N(0, A A^T), A lower triangular init I, mean 0",
-        "spread": {"s": spread_model.spread.s, "noise": "random", "placement": "latent"},
+        "spread": {"s": spread_model.spread().spread, "noise": "random", "placement": "latent"},
         "ema_decay": 0.999,
         "readoff": {"tau": ReadoffConfig::default().relative_tau, "c": ReadoffConfig::default().noise_c},
         "evaluation": {"samples": N_EVAL_SAMPLES, "tolerance": ON_CURVE, "readoff_points": N_READOFF},

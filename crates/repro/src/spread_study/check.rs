@@ -53,7 +53,7 @@ impl Which {
             Which::Method => FlowEstimator::method(),
             Which::Noisy => {
                 let d = FlowEstimator::default();
-                FlowEstimator { spread: manifold_prior::SpreadConfig { s: 0.3, ..d.spread }, ..d }
+                FlowEstimator { spread: manifold_prior::SpreadConfig { spread: 0.3, ..d.spread }, ..d }
             }
         };
         let steps = if self == Which::Short { steps.min(SHORT_STEPS) } else { steps };

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use faer::Mat;
 use manifold_prior::{
     CouplingTransform, DataSource, MeanMode, Model, ParamSource, ParamStore, ReadoffConfig, ScalingMode, SpreadConfig,
-    SpreadFlow, Standardizer, TrainConfig, VolumeCheck, coupling_flow, train_with_observer,
+    SpreadFlow, Standardizer, TrainConfig, TrainEvent, VolumeCheck, coupling_flow, train,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -132,7 +132,7 @@ fn run_one(spec: RunSpec, grid: &Grid, md: &ManifoldData, bar: &indicatif::Progr
         &mut rng,
     )
     .context("building the flow")?;
-    let spread = SpreadConfig { s: setting.s, placement: setting.placement, ..SpreadConfig::default() };
+    let spread = SpreadConfig { spread: setting.s, placement: setting.placement, ..SpreadConfig::paper() };
     let mut model = SpreadFlow::new(store, flow, MeanMode::Fixed, spread, md.scaler.clone(), VolumeCheck::Require)?;
     let config =
         TrainConfig { eigen_interval: 0, ..TrainConfig::paper_fig1().with_seed(spec.seed).with_steps(grid.steps()) };
@@ -142,13 +142,14 @@ fn run_one(spec: RunSpec, grid: &Grid, md: &ManifoldData, bar: &indicatif::Progr
     let mut trajectory = Vec::new();
     let mut eval_error = None;
     let mut sampler = |n: usize, rng: &mut ChaCha8Rng| md.sampler.sample(n, rng);
-    let outcome = train_with_observer(&mut model, DataSource::Generator(&mut sampler), &config, &mut |step, m| {
+    let mut observer = |event: &TrainEvent<'_>, m: &SpreadFlow| {
+        let TrainEvent::Step { step, .. } = *event else { return };
         if step % 100 == 0 {
             bar.inc(100);
         }
         if traj_steps.binary_search(&step).is_ok() {
-            let raw = m.prior_eigenvalues(m.store()).unwrap_or_default();
-            let ema = m.ema_store().and_then(|e| m.prior_eigenvalues(e)).unwrap_or_default();
+            let spectra = m.prior_eigenvalues();
+            let (raw, ema) = spectra.map(|e| (e.current, e.average)).unwrap_or_default();
             trajectory.push((step, raw, ema));
         }
         if grid.checkpoints.contains(&step) {
@@ -157,7 +158,8 @@ fn run_one(spec: RunSpec, grid: &Grid, md: &ManifoldData, bar: &indicatif::Progr
                 Err(e) => eval_error = Some(format!("step {step}: {e}")),
             }
         }
-    });
+    };
+    let outcome = train(&mut model, DataSource::Generator(&mut sampler), &config, &mut observer);
     let failure = match outcome {
         Ok(history) => {
             for c in &mut checkpoints {
@@ -169,7 +171,6 @@ fn run_one(spec: RunSpec, grid: &Grid, md: &ManifoldData, bar: &indicatif::Progr
         Err(e) => Some(e.to_string()),
     };
     bar.inc((grid.steps() % 100) as u64);
-    let _ = md.manifold;
     Ok(RunResult { spec, checkpoints, trajectory, seconds: start.elapsed().as_secs_f64(), failure })
 }
 

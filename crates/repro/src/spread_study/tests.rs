@@ -113,6 +113,7 @@ fn quick_is_registered_and_the_runner_writes_the_report() -> anyhow::Result<()> 
         steps: Some(12),
         out_dir: dir.path().to_owned(),
         verbosity: crate::Verbosity::Quiet,
+        spread_noise: None,
     };
     let report = crate::run_experiment(quick, &ctx)?;
     assert_eq!(report.seeds, vec![0]);
@@ -242,7 +243,7 @@ fn one_real_run_of_the_default_setting_finds_the_sine_curve() -> anyhow::Result<
 fn the_flow_estimator_default_is_the_studys_choice() {
     let d = manifold_prior::FlowEstimator::default();
     assert_eq!(d.spread.placement, SpreadPlacement::Data);
-    assert_eq!(d.spread.s, 0.03);
+    assert_eq!(d.spread.spread, 0.03);
     assert_eq!(d.rule, manifold_prior::ReadoffRule::LOG_GAP_DATA);
     assert_eq!(
         Rule { kind: Kind::LogGap, spectrum: Spectrum::Data }.label(),
