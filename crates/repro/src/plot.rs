@@ -138,3 +138,16 @@ pub fn write_png(
     root.present()?;
     Ok(())
 }
+
+/// Width and height of a PNG from its signature and IHDR chunk, if the file is complete (its
+/// last chunk is IEND): how the tests check the figures that were written.
+#[cfg(test)]
+pub(crate) fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    const SIG: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
+    if bytes.len() < 33 || bytes[..8] != SIG || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+    (&bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND").then_some((w, h))
+}

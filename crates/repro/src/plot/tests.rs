@@ -132,3 +132,18 @@ fn trajectory_chart_draws_into_memory() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A written PNG reads back with its size; a truncated one does not.
+#[test]
+fn written_png_has_its_size() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    write_png(dir.path(), "blank", (40, 30), |root| {
+        root.fill(&WHITE)?;
+        Ok(())
+    })?;
+    let bytes = std::fs::read(dir.path().join("blank.png"))?;
+    assert_eq!(png_size(&bytes), Some((40, 30)));
+    assert_eq!(png_size(&bytes[..bytes.len() - 12]), None);
+    assert_eq!(png_size(b"not a png"), None);
+    Ok(())
+}
