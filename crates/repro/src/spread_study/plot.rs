@@ -34,13 +34,21 @@ pub struct HeatPanel {
     pub cells: Vec<Vec<Option<(usize, usize)>>>,
 }
 
+/// Width of one heat-map cell.
 const CELL_W: u32 = 64;
+/// Height of one heat-map cell (one rule).
 const CELL_H: u32 = 26;
+/// Width of the rule labels left of the cells.
 const ROW_LABEL_W: u32 = 200;
+/// Height of a panel's title band.
 const TITLE_H: u32 = 40;
+/// Height of the band of column-group labels.
 const GROUP_H: u32 = 26;
+/// Height of the band of column labels.
 const COL_H: u32 = 26;
+/// Padding around and between the panels.
 const PAD: u32 = 16;
+/// Height of the colour scale under the panels.
 const LEGEND_H: u32 = 60;
 
 impl HeatPanel {
