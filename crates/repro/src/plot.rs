@@ -1,9 +1,31 @@
-//! Shared plotting style: the embedded DejaVu fonts (no system font or fontconfig needed), a
-//! colour palette, text sizes and small helpers for robust axis ranges.
+//! The one chart module every experiment draws with: the embedded DejaVu fonts (no system font
+//! or fontconfig needed), the colour palette, text styles, writing a figure as PNG and SVG, and
+//! (in the submodules, re-exported here) tick labels, axis ranges, axes, legends, dashed
+//! reference lines and the eigenvalue-trajectory chart.
+//!
+//! The experiments' own `plot` modules keep only what is theirs: the layout of fig1's panels,
+//! fading-squares' image grids and spectrum side panel, the spread study's heat maps.
 
+mod chart;
+mod range;
+mod ticks;
+mod trajectory;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, RGBColor, register_font};
+
+pub use chart::{Axes, Axis, DASH, DashedLine, LegendBox, Level, Marker, label_series, legend_only};
+pub use range::{log_range, positive_extent, quantile, robust_range, thin};
+pub use ticks::{Ticks, fmt_sig, subscript, superscript};
+pub use trajectory::{EigenTrajectoryChart, RankLine, TRAJECTORY_SIZE};
 
 /// The font family every figure uses (registered from the `dejavu` crate's bytes).
 pub const FONT: &str = "sans-serif";
@@ -58,102 +80,74 @@ pub fn series_color(i: usize) -> RGBColor {
     palette::SERIES[i % palette::SERIES.len()]
 }
 
-/// The `q`-quantile (0..=1) of the finite values, by linear interpolation; `None` if there
-/// are none.
-pub fn quantile(values: impl IntoIterator<Item = f64>, q: f64) -> Option<f64> {
-    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
+/// Regular text of `size` pixels in ink.
+pub fn text(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font()).color(&palette::INK)
+}
+
+/// Bold text of `size` pixels in ink: figure and panel titles.
+pub fn bold(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size, FontStyle::Bold).into_font()).color(&palette::INK)
+}
+
+/// Regular text of `size` pixels in a lighter ink: subtitles and captions of a figure's parts.
+pub fn muted(size: f64) -> TextStyle<'static> {
+    TextStyle { color: palette::INK.mix(0.75).to_backend_color(), ..text(size) }
+}
+
+/// `style` anchored at the centre of its text (both ways).
+pub fn centred(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Center, VPos::Center))
+}
+
+/// `style` anchored at the left end of its text, centred vertically.
+pub fn left_centred(style: TextStyle<'static>) -> TextStyle<'static> {
+    style.pos(Pos::new(HPos::Left, VPos::Center))
+}
+
+/// Draw one figure of `size` pixels into `<stem>.png` and `<stem>.svg` in `out_dir`. The two
+/// backends are distinct types and a closure cannot be generic over them, so the same drawing
+/// is passed once per backend (`|root| draw(root, data)` twice).
+pub fn write_png_and_svg(
+    out_dir: &Path,
+    stem: &str,
+    size: (u32, u32),
+    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> anyhow::Result<()>,
+    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    write_png(out_dir, stem, size, png)?;
+    let path = out_dir.join(format!("{stem}.svg"));
+    let root = SVGBackend::new(&path, size).into_drawing_area();
+    svg(&root)?;
+    root.present()?;
+    Ok(())
+}
+
+/// Draw one figure of `size` pixels into `<stem>.png` in `out_dir` only (figures drawn pixel
+/// by pixel, whose SVG would hold one rectangle per pixel).
+pub fn write_png(
+    out_dir: &Path,
+    stem: &str,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    ensure_fonts()?;
+    let path = out_dir.join(format!("{stem}.png"));
+    let root = BitMapBackend::new(&path, size).into_drawing_area();
+    draw(&root)?;
+    root.present()?;
+    Ok(())
+}
+
+/// Width and height of a PNG from its signature and IHDR chunk, if the file is complete (its
+/// last chunk is IEND): how the tests check the figures that were written.
+#[cfg(test)]
+pub(crate) fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    const SIG: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
+    if bytes.len() < 33 || bytes[..8] != SIG || &bytes[12..16] != b"IHDR" {
         return None;
     }
-    v.sort_by(f64::total_cmp);
-    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let t = pos - lo as f64;
-    Some(v[lo] * (1.0 - t) + v[hi] * t)
-}
-
-/// A robust range `[lo, hi]` of the finite values: the `q` and `1 - q` quantiles widened by
-/// `pad` of the width on each side; `None` if there are no finite values.
-pub fn robust_range(values: impl IntoIterator<Item = f64>, q: f64, pad: f64) -> Option<(f64, f64)> {
-    let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-    let lo = quantile(v.iter().copied(), q)?;
-    let hi = quantile(v.iter().copied(), 1.0 - q)?;
-    let w = (hi - lo).max(1e-12);
-    Some((lo - pad * w, hi + pad * w))
-}
-
-/// Evenly thin `n` indices to at most `max` (every k-th), keeping the plots light; the CSVs
-/// keep every point.
-pub fn thin(n: usize, max: usize) -> impl Iterator<Item = usize> {
-    let step = n.div_ceil(max.max(1)).max(1);
-    (0..n).step_by(step)
-}
-
-/// Format a value for a figure: four significant digits, scientific when tiny or huge.
-pub fn fmt_sig(x: f64) -> String {
-    let a = x.abs();
-    if a == 0.0 {
-        "0".to_owned()
-    } else if !(1e-2..1e4).contains(&a) {
-        let s = format!("{x:.2e}");
-        // 1.23e-5 -> 1.23·10⁻⁵ reads better on a figure.
-        match s.split_once('e') {
-            Some((m, e)) => format!("{m}·10{}", superscript(e)),
-            None => s,
-        }
-    } else {
-        format!("{x:.3}")
-    }
-}
-
-/// Unicode superscript of an integer string such as `-5`.
-pub fn superscript(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '-' => '⁻',
-            '0' => '⁰',
-            '1' => '¹',
-            '2' => '²',
-            '3' => '³',
-            '4' => '⁴',
-            '5' => '⁵',
-            '6' => '⁶',
-            '7' => '⁷',
-            '8' => '⁸',
-            '9' => '⁹',
-            other => other,
-        })
-        .collect()
-}
-
-/// Unicode subscript of a non-negative integer (`12` -> `₁₂`).
-pub fn subscript(n: usize) -> String {
-    n.to_string()
-        .chars()
-        .map(|c| match c.to_digit(10) {
-            Some(d) => char::from_u32(0x2080 + d).unwrap_or(c),
-            None => c,
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn helpers() -> anyhow::Result<()> {
-        ensure_fonts()?;
-        ensure_fonts()?;
-        assert_eq!(quantile([3.0, 1.0, f64::NAN, 2.0], 0.5), Some(2.0));
-        assert_eq!(quantile([f64::NAN], 0.5), None);
-        assert_eq!(robust_range([0.0, 1.0], 0.0, 0.5), Some((-0.5, 1.5)));
-        assert_eq!(thin(10, 4).collect::<Vec<_>>(), vec![0, 3, 6, 9]);
-        assert_eq!(thin(3, 10).count(), 3);
-        assert_eq!(fmt_sig(2.5e-5), "2.50·10⁻⁵");
-        assert_eq!(fmt_sig(0.9123), "0.912");
-        assert_eq!(subscript(12), "₁₂");
-        Ok(())
-    }
+    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+    (&bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND").then_some((w, h))
 }

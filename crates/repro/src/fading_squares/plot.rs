@@ -4,24 +4,30 @@
 //!
 //! Every figure is drawn by a backend-generic `draw_*` function so tests can render into
 //! memory; the `render_*` functions write the files (charts as PNG and SVG, the two figures of
-//! images as PNG only: they are drawn pixel by pixel).
+//! images as PNG only: they are drawn pixel by pixel). Axes, legends, tick labels and the
+//! trajectory chart ([`crate::plot::EigenTrajectoryChart`]) are the shared ones of
+//! [`crate::plot`]; this file holds the loss layout, the image grids and the spectrum's side
+//! panel.
 
 use std::path::Path;
 
 use plotters::chart::SeriesLabelPosition;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{FadingSquaresFigures, GRID, PIXELS, SIDE, TOP_EIGENVALUES};
-use crate::plot::{FONT, ensure_fonts, fmt_sig, palette, series_color, subscript, superscript};
+use crate::plot::{
+    Axes, Axis, DashedLine, EigenTrajectoryChart, LegendBox, Level, Marker, RankLine, Ticks, bold, centred, fmt_sig,
+    label_series, left_centred, log_range, muted, palette, positive_extent, quantile, text, write_png,
+    write_png_and_svg,
+};
+
+pub use crate::plot::TRAJECTORY_SIZE;
 
 /// Pixel size of `loss.png`.
 pub const LOSS_SIZE: (u32, u32) = (1800, 800);
 /// Pixel size of `eigenvalues.png` and `eigenvalues_log.png`.
 pub const EIGEN_SIZE: (u32, u32) = (1400, 800);
-/// Pixel size of `eigen_trajectory.png`.
-pub const TRAJECTORY_SIZE: (u32, u32) = (1400, 800);
 /// Pixel size of `embedding.png`.
 pub const EMBEDDING_SIZE: (u32, u32) = (1800, 1120);
 /// Pixel size of `samples.png`.
@@ -51,40 +57,31 @@ const LOSS_SMOOTHING: usize = 50;
 
 /// Render `loss.png` and `loss.svg` into `out_dir`.
 pub fn render_loss(out_dir: &Path, f: &FadingSquaresFigures) -> anyhow::Result<()> {
-    render_both(out_dir, "loss", LOSS_SIZE, |root| draw_loss(root, f), |root| draw_loss(root, f))
+    write_png_and_svg(out_dir, "loss", LOSS_SIZE, |root| draw_loss(root, f), |root| draw_loss(root, f))
 }
 
 /// Render `samples.png` into `out_dir`.
 pub fn render_samples(out_dir: &Path, f: &FadingSquaresFigures) -> anyhow::Result<()> {
-    ensure_fonts()?;
-    let path = out_dir.join("samples.png");
-    let root = BitMapBackend::new(&path, SAMPLES_SIZE).into_drawing_area();
-    draw_samples(&root, f)?;
-    root.present()?;
-    Ok(())
+    write_png(out_dir, "samples", SAMPLES_SIZE, |root| draw_samples(root, f))
 }
 
 /// Render `eigenvalues.{png,svg}` (linear bars) and `eigenvalues_log.{png,svg}` into `out_dir`.
 pub fn render_eigenvalues(out_dir: &Path, f: &FadingSquaresFigures) -> anyhow::Result<()> {
-    render_both(
-        out_dir,
-        "eigenvalues",
-        EIGEN_SIZE,
-        |root| draw_eigenvalues(root, f, Scale::Linear),
-        |root| draw_eigenvalues(root, f, Scale::Linear),
-    )?;
-    render_both(
-        out_dir,
-        "eigenvalues_log",
-        EIGEN_SIZE,
-        |root| draw_eigenvalues(root, f, Scale::Log),
-        |root| draw_eigenvalues(root, f, Scale::Log),
-    )
+    for (stem, scale) in [("eigenvalues", Scale::Linear), ("eigenvalues_log", Scale::Log)] {
+        write_png_and_svg(
+            out_dir,
+            stem,
+            EIGEN_SIZE,
+            |root| draw_eigenvalues(root, f, scale),
+            |root| draw_eigenvalues(root, f, scale),
+        )?;
+    }
+    Ok(())
 }
 
 /// Render `eigen_trajectory.png` and `eigen_trajectory.svg` into `out_dir`.
 pub fn render_trajectory(out_dir: &Path, f: &FadingSquaresFigures) -> anyhow::Result<()> {
-    render_both(
+    write_png_and_svg(
         out_dir,
         "eigen_trajectory",
         TRAJECTORY_SIZE,
@@ -95,32 +92,7 @@ pub fn render_trajectory(out_dir: &Path, f: &FadingSquaresFigures) -> anyhow::Re
 
 /// Render `embedding.png` into `out_dir`.
 pub fn render_embedding(out_dir: &Path, f: &FadingSquaresFigures) -> anyhow::Result<()> {
-    ensure_fonts()?;
-    let path = out_dir.join("embedding.png");
-    let root = BitMapBackend::new(&path, EMBEDDING_SIZE).into_drawing_area();
-    draw_embedding(&root, f)?;
-    root.present()?;
-    Ok(())
-}
-
-/// Draw one figure into `<stem>.png` and `<stem>.svg` (one closure per backend type).
-fn render_both(
-    out_dir: &Path,
-    stem: &str,
-    size: (u32, u32),
-    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> anyhow::Result<()>,
-    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    ensure_fonts()?;
-    let path = out_dir.join(format!("{stem}.png"));
-    let root = BitMapBackend::new(&path, size).into_drawing_area();
-    png(&root)?;
-    root.present()?;
-    let path = out_dir.join(format!("{stem}.svg"));
-    let root = SVGBackend::new(&path, size).into_drawing_area();
-    svg(&root)?;
-    root.present()?;
-    Ok(())
+    write_png(out_dir, "embedding", EMBEDDING_SIZE, |root| draw_embedding(root, f))
 }
 
 /// Linear or logarithmic value axis of the spectrum chart.
@@ -130,28 +102,6 @@ pub enum Scale {
     Linear,
     /// Points on a log axis, with the thresholds of the read-off.
     Log,
-}
-
-/// The text style used for a given size.
-fn text(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT, size).into_font()).color(&palette::INK)
-}
-
-/// A bold caption style.
-fn caption(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT, size, FontStyle::Bold).into_font()).color(&palette::INK)
-}
-
-/// Tick label of a linear axis: integers plainly with a true minus sign, else 2 decimals.
-fn tick(v: f64) -> String {
-    let s = if (v - v.round()).abs() < 1e-9 { format!("{:.0}", v.round() + 0.0) } else { format!("{v:.2}") };
-    s.replace('-', "\u{2212}")
-}
-
-/// Tick label of a log axis: powers of ten as `10⁻³`, others with two significant digits.
-fn log_tick(v: f64) -> String {
-    let e = v.log10();
-    if (e - e.round()).abs() < 1e-6 { format!("10{}", superscript(&format!("{:.0}", e.round()))) } else { fmt_sig(v) }
 }
 
 /// The grey of a pixel value (0 black, 1 white), clipped to `[0, 1]`; non-finite values are
@@ -200,7 +150,7 @@ where
     title_area.draw(&Text::new(
         format!("Training loss · fading squares ({})", f.run_label),
         (i32::try_from(w / 2)?, 36),
-        caption(28.0).pos(Pos::new(HPos::Center, VPos::Center)),
+        centred(bold(28.0)),
     ))?;
     let (left, right) = body.split_horizontally(w * 62 / 100);
     let n = f.losses.len();
@@ -212,24 +162,16 @@ where
     let (y0, y1) = padded_range(&values, 0.05);
     let x1 = (n.max(2) - 1) as f64;
     let mut chart = ChartBuilder::on(&left)
-        .caption("whole run", caption(22.0))
+        .caption("whole run", bold(22.0))
         .margin(16)
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(0.0..x1, y0..y1)?;
-    loss_mesh(&mut chart)?;
+    loss_axes().draw(&mut chart)?;
     draw_loss_series(&mut chart, f, 0, x1, true)?;
     // The loss starts near 960 and ends near the floor (or, in a short run, stays high): the
     // middle of the right edge is empty either way.
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::MiddleRight)
-        .margin(14)
-        .legend_area_size(34)
-        .label_font(text(19.0))
-        .background_style(WHITE.mix(0.9))
-        .border_style(palette::INK.mix(0.25))
-        .draw()?;
+    LegendBox::new(SeriesLabelPosition::MiddleRight, 19.0).draw(&mut chart)?;
 
     // The last fifth: the plateau (and the target band, when the run came near it).
     let from = n - n / 5;
@@ -237,39 +179,30 @@ where
     let near = tail.iter().copied().fold(f64::INFINITY, f64::min) < f.plateau_target + 200.0;
     let band = 0.005 * f.plateau_target.abs();
     let mut values = vec![
-        crate::plot::quantile(tail.iter().copied(), 0.0).unwrap_or(f64::NAN),
-        crate::plot::quantile(tail.iter().copied(), 0.98).unwrap_or(f64::NAN),
+        quantile(tail.iter().copied(), 0.0).unwrap_or(f64::NAN),
+        quantile(tail.iter().copied(), 0.98).unwrap_or(f64::NAN),
     ];
     if near {
         values.extend([f.loss_floor, f.plateau_target - band, f.plateau_target + band]);
     }
     let (z0, z1) = padded_range(&values, 0.08);
     let mut zoom = ChartBuilder::on(&right)
-        .caption(format!("zoom: last {} steps", n - from), caption(22.0))
+        .caption(format!("zoom: last {} steps", n - from), bold(22.0))
         .margin(16)
         .margin_right(30)
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(from as f64..x1.max(from as f64 + 1.0), z0..z1)?;
-    loss_mesh(&mut zoom)?;
+    loss_axes().draw(&mut zoom)?;
     if near {
         let lo = (f.plateau_target - band).max(z0);
         let hi = (f.plateau_target + band).min(z1);
         let shade = palette::ACCENT.mix(0.1).filled();
-        zoom.draw_series(std::iter::once(Rectangle::new([(from as f64, lo), (x1, hi)], shade)))?
-            .label("target band (±0.5%)")
-            .legend(move |(x, y)| Rectangle::new([(x - 12, y - 8), (x + 12, y + 8)], shade));
+        let drawn = zoom.draw_series(std::iter::once(Rectangle::new([(from as f64, lo), (x1, hi)], shade)))?;
+        label_series(drawn, "target band (±0.5%)", Marker::Band(shade));
     }
     draw_loss_series(&mut zoom, f, from, x1, false)?;
-    zoom.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(14)
-        .legend_area_size(34)
-        .label_font(text(17.0))
-        .background_style(WHITE.mix(0.9))
-        .border_style(palette::INK.mix(0.25))
-        .draw()?;
-    Ok(())
+    LegendBox::new(SeriesLabelPosition::UpperRight, 17.0).draw(&mut zoom)
 }
 
 /// `[lo, hi]` of the finite values widened by `pad` of the width each side (at least 1).
@@ -287,31 +220,16 @@ type LossChart<'a, DB> =
     ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
 
 /// Axes and grid of a loss chart.
-fn loss_mesh<DB: DrawingBackend>(chart: &mut LossChart<'_, DB>) -> anyhow::Result<()>
-where
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_mesh()
-        .light_line_style(palette::GRID.mix(0.5))
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::INK.mix(0.8))
-        .x_labels(7)
-        .y_labels(10)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| tick(*v))
-        .x_desc("training step")
-        .y_desc("loss (mean over the batch)")
-        .label_style(text(19.0))
-        .axis_desc_style(text(21.0))
-        .draw()?;
-    Ok(())
+fn loss_axes() -> Axes<'static> {
+    let x = Axis::new("training step", 7, Ticks::Fixed(0));
+    let y = Axis::new("loss (mean over the batch)", 10, Ticks::Trimmed(2));
+    Axes { label_size: 19.0, desc_size: 21.0, ..Axes::new(x, y) }
 }
 
 /// The losses from step `from` on, their running mean, the floor and target lines and (with
 /// `references`) the printed values.
-fn draw_loss_series<DB: DrawingBackend>(
-    chart: &mut LossChart<'_, DB>,
+fn draw_loss_series<'a, DB: DrawingBackend + 'a>(
+    chart: &mut LossChart<'a, DB>,
     f: &FadingSquaresFigures,
     from: usize,
     x1: f64,
@@ -322,37 +240,29 @@ where
 {
     let n = f.losses.len();
     let raw_style = palette::SPREAD.mix(0.35).stroke_width(1);
-    chart
-        .draw_series(LineSeries::new(
-            f.losses.iter().enumerate().skip(from).filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as f64, v)),
-            raw_style,
-        ))?
-        .label("loss of each step")
-        .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], raw_style));
+    let raw = chart.draw_series(LineSeries::new(
+        f.losses.iter().enumerate().skip(from).filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as f64, v)),
+        raw_style,
+    ))?;
+    label_series(raw, "loss of each step", Marker::Line(raw_style, 12));
     let mean_style = palette::SPREAD.stroke_width(3);
-    chart
-        .draw_series(LineSeries::new(
-            running_mean(&f.losses, LOSS_SMOOTHING).into_iter().filter(|p| p.0 >= from as f64),
-            mean_style,
-        ))?
-        .label(format!("running mean of {LOSS_SMOOTHING} steps"))
-        .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], mean_style));
-    let (y_lo, y_hi) = {
+    let mean = chart.draw_series(LineSeries::new(
+        running_mean(&f.losses, LOSS_SMOOTHING).into_iter().filter(|p| p.0 >= from as f64),
+        mean_style,
+    ))?;
+    label_series(mean, format!("running mean of {LOSS_SMOOTHING} steps"), Marker::Line(mean_style, 12));
+    let y_range = {
         let r = chart.y_range();
         (r.start, r.end)
     };
-    let lines = [
-        (f.plateau_target, palette::ACCENT.stroke_width(2), format!("plateau target {}", tick(f.plateau_target))),
-        (f.loss_floor, palette::INK.mix(0.7).stroke_width(2), format!("floor D/2·ln(2πs²) = {:.1}", f.loss_floor)),
+    let target = format!("plateau target {}", Ticks::Trimmed(2).label(f.plateau_target));
+    let floor = format!("floor D/2·ln(2πs²) = {:.1}", f.loss_floor);
+    let levels = [
+        Level::new(f.plateau_target, palette::ACCENT.stroke_width(2), target.replace('-', "\u{2212}")),
+        Level::new(f.loss_floor, palette::INK.mix(0.7).stroke_width(2), floor.replace('-', "\u{2212}")),
     ];
-    for (y, style, label) in lines {
-        if !(y > y_lo && y < y_hi) {
-            continue;
-        }
-        chart
-            .draw_series(DashedLineSeries::new([(from as f64, y), (x1, y)], 12, 8, style))?
-            .label(label.replace('-', "\u{2212}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], style));
+    for line in levels.into_iter().filter_map(|level| level.line_inside((from as f64, x1), y_range)) {
+        line.draw(chart)?;
     }
     if !references {
         return Ok(());
@@ -365,10 +275,9 @@ where
             continue;
         }
         let size = 9 - 3 * i32::try_from(k.min(1))?;
-        chart
-            .draw_series(points.into_iter().map(move |p| Circle::new(p, size, color.stroke_width(3))))?
-            .label(r.label.clone())
-            .legend(move |(x, y)| Circle::new((x, y), size, color.stroke_width(3)));
+        let style = color.stroke_width(3);
+        let dots = chart.draw_series(points.into_iter().map(move |p| Circle::new(p, size, style)))?;
+        label_series(dots, r.label.as_str(), Marker::Dot(style, size));
     }
     Ok(())
 }
@@ -411,21 +320,13 @@ where
     }
     let (w, _) = root.dim_in_pixel();
     let cx = i32::try_from(w / 2)?;
-    root.draw(&Text::new(
-        "Samples f(z), z ~ N(0, AAᵀ)",
-        (cx, 30),
-        caption(28.0).pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
+    root.draw(&Text::new("Samples f(z), z ~ N(0, AAᵀ)", (cx, 30), centred(bold(28.0))))?;
     let subtitle = format!(
         "{} · 32×32, grey = pixel value, clipped to [0, 1] for display ({:.2}% of pixels outside)",
         f.run_label,
         100.0 * outside as f64 / total.max(1) as f64
     );
-    root.draw(&Text::new(
-        subtitle,
-        (cx, 66),
-        text(18.0).color(&palette::INK.mix(0.75)).pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
+    root.draw(&Text::new(subtitle, (cx, 66), centred(muted(18.0))))?;
     let step = i32::try_from(CELL + CELL_GAP)?;
     let (x0, y0) = (i32::try_from(GRID_MARGIN)?, i32::try_from(GRID_TITLE_H + GRID_MARGIN)?);
     for i in 0..shown {
@@ -461,11 +362,7 @@ where
     };
     let (w, _) = root.dim_in_pixel();
     let (title_area, body) = root.split_vertically(64);
-    title_area.draw(&Text::new(
-        title,
-        (i32::try_from(w / 2)?, 36),
-        caption(26.0).pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
+    title_area.draw(&Text::new(title, (i32::try_from(w / 2)?, 36), centred(bold(26.0))))?;
     let (plot_area, side) = body.split_horizontally(w - SIDE_PANEL_W);
     let x_range = 0.0..(k as f64 + 1.0);
     let bar = |rank: usize, lo: f64, v: f64, style: ShapeStyle| {
@@ -490,21 +387,8 @@ where
                 .x_label_area_size(70)
                 .y_label_area_size(110)
                 .build_cartesian_2d(x_range, 0.0..hi)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .bold_line_style(palette::GRID)
-                .light_line_style(palette::GRID.mix(0.0))
-                .axis_style(palette::INK.mix(0.8))
-                .x_labels(11)
-                .y_labels(8)
-                .x_label_formatter(&|v| format!("{v:.0}"))
-                .y_label_formatter(&|v| tick(*v))
-                .x_desc("rank")
-                .y_desc("eigenvalue")
-                .label_style(text(20.0))
-                .axis_desc_style(text(23.0))
-                .draw()?;
+            let y = Axis::new("eigenvalue", 8, Ticks::Trimmed(2));
+            Axes { light_grid: 0.0, vertical_grid: false, ..Axes::new(RANK_AXIS, y) }.draw(&mut chart)?;
             let style = palette::SPREAD.filled();
             chart.draw_series(
                 ema.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| bar(i, 0.0, v, style)),
@@ -514,14 +398,11 @@ where
         Scale::Log => {
             let s2 = f.s * f.s;
             let noise = f.c * s2;
-            let positive = ema.iter().chain(&raw).chain(&data).copied().filter(|v| v.is_finite() && *v > 0.0);
-            let vmax = positive.clone().fold(f64::NEG_INFINITY, f64::max);
-            let vmin = positive.fold(f64::INFINITY, f64::min);
-            let lo_c = [vmin, s2, relative].into_iter().filter(|v| v.is_finite() && *v > 0.0);
-            let lo = lo_c.fold(f64::INFINITY, f64::min);
-            let hi = [vmax, noise].into_iter().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
-            let (lo, hi) =
-                if lo.is_finite() && hi.is_finite() && hi > lo { (lo / 4.0, hi * 4.0) } else { (1e-8, 10.0) };
+            let values = || ema.iter().chain(&raw).chain(&data).copied();
+            // The lines below the spectrum and the noise threshold above it stay in view.
+            let (lo, _) = positive_extent(values().chain([s2, relative]));
+            let (_, hi) = positive_extent(values().chain([noise]));
+            let (lo, hi) = log_range(lo, hi, 4.0, (1e-8, 10.0));
             let zeros = ema.iter().chain(&raw).chain(&data).filter(|&&v| v.is_nan() || v <= 0.0).count();
             if zeros > 0 {
                 note.push(format!("{zeros} value(s) ≤ 0 drawn at the bottom"));
@@ -531,31 +412,24 @@ where
                 .x_label_area_size(70)
                 .y_label_area_size(110)
                 .build_cartesian_2d(x_range, (lo..hi).log_scale())?;
-            chart
-                .configure_mesh()
-                .light_line_style(palette::GRID.mix(0.5))
-                .bold_line_style(palette::GRID)
-                .axis_style(palette::INK.mix(0.8))
-                .x_labels(11)
-                .y_labels(10)
-                .x_label_formatter(&|v| format!("{v:.0}"))
-                .y_label_formatter(&|v| log_tick(*v))
-                .x_desc("rank")
-                .y_desc("eigenvalue (log scale)")
-                .label_style(text(20.0))
-                .axis_desc_style(text(23.0))
-                .draw()?;
-            let lines = [
-                (relative, palette::SPREAD.stroke_width(2), format!("τ·λ₁ = {} (rule 1, AAᵀ)", fmt_sig(relative))),
-                (noise, palette::ACCENT.stroke_width(2), format!("c·s² = {} (rule 3, cov g(x))", fmt_sig(noise))),
-                (s2, palette::INK.mix(0.6).stroke_width(2), format!("s² = {} (noise level)", fmt_sig(s2))),
+            Axes::new(RANK_AXIS, Axis::new("eigenvalue (log scale)", 10, Ticks::Log)).draw(&mut chart)?;
+            let levels = [
+                Level::new(
+                    relative,
+                    palette::SPREAD.stroke_width(2),
+                    format!("τ·λ₁ = {} (rule 1, AAᵀ)", fmt_sig(relative)),
+                ),
+                Level::new(
+                    noise,
+                    palette::ACCENT.stroke_width(2),
+                    format!("c·s² = {} (rule 3, cov g(x))", fmt_sig(noise)),
+                ),
+                Level::new(s2, palette::INK.mix(0.6).stroke_width(2), format!("s² = {} (noise level)", fmt_sig(s2))),
             ];
-            for (y, style, label) in lines {
-                if !(y > lo && y < hi) {
-                    continue;
-                }
-                chart.draw_series(DashedLineSeries::new([(0.0, y), (k as f64 + 1.0, y)], 12, 8, style))?;
-                legend.push((Mark::Dash(style), label));
+            // Their legend goes into the side panel (the chart's own legend box is not drawn).
+            for line in levels.into_iter().filter_map(|level| level.line_inside((0.0, k as f64 + 1.0), (lo, hi))) {
+                legend.push((Mark::Dash(line.style), line.label.clone()));
+                line.draw(&mut chart)?;
             }
             let clamp = move |v: f64| if v > 0.0 { v.clamp(lo, hi) } else { lo };
             // The EMA underneath in large light dots, the final A on top, then the data.
@@ -583,6 +457,9 @@ where
     Ok(())
 }
 
+/// The rank axis of the spectrum charts.
+const RANK_AXIS: Axis<'static> = Axis { desc: Some("rank"), labels: 11, ticks: Ticks::Fixed(0) };
+
 /// Width of the legend panel right of the spectrum charts.
 const SIDE_PANEL_W: u32 = 420;
 
@@ -606,7 +483,7 @@ fn draw_side_panel<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let style = text(19.0);
+    let style = left_centred(text(19.0));
     let line_h = 30;
     let mut y = 30;
     for (mark, label) in legend {
@@ -619,12 +496,12 @@ where
                 area.draw(&PathElement::new(vec![(mx + 4, my), (mx + 16, my)], style))?;
             }
         }
-        area.draw(&Text::new(label.clone(), (48, y), style.pos(Pos::new(HPos::Left, VPos::Center))))?;
+        area.draw(&Text::new(label.clone(), (48, y), style.clone()))?;
         y += line_h;
     }
     y += 20;
     for l in note {
-        area.draw(&Text::new(l.clone(), (12, y), style.pos(Pos::new(HPos::Left, VPos::Center))))?;
+        area.draw(&Text::new(l.clone(), (12, y), style.clone()))?;
         y += line_h;
     }
     Ok(())
@@ -645,96 +522,45 @@ pub fn draw_trajectory<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    root.fill(&WHITE)?;
     let t = &f.trajectory;
     let k = t.top().min(TRAJECTORY_LINES);
     let s2 = f.s * f.s;
-    let positive: Vec<f64> = t
-        .raw
-        .iter()
-        .chain(&t.ema)
-        .flat_map(|r| r.iter().take(k).copied())
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .collect();
-    let vmin = positive.iter().copied().fold(f64::INFINITY, f64::min).min(s2);
-    let vmax = positive.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) =
-        if vmin.is_finite() && vmax.is_finite() && vmax > vmin { (vmin / 4.0, vmax * 4.0) } else { (1e-8, 10.0) };
-    let x0 = t.steps.first().copied().unwrap_or(0) as f64;
-    let x1 = (t.steps.last().copied().unwrap_or(1) as f64).max(x0 + 1.0);
-
-    let mut chart = ChartBuilder::on(root)
-        .caption(format!("Leading eigenvalues of AAᵀ during training · {}", f.run_label), caption(26.0))
-        .margin(24)
-        .margin_right(40)
-        .x_label_area_size(70)
-        .y_label_area_size(110)
-        .build_cartesian_2d(x0..x1, (lo..hi).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(palette::GRID.mix(0.5))
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::INK.mix(0.8))
-        .x_labels(10)
-        .y_labels(10)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| log_tick(*v))
-        .x_desc("training step")
-        .y_desc("eigenvalue (log scale)")
-        .label_style(text(20.0))
-        .axis_desc_style(text(23.0))
-        .draw()?;
-
+    let (vmin, vmax) = positive_extent(t.raw.iter().chain(&t.ema).flat_map(|r| r.iter().take(k).copied()));
+    let (lo, hi) = log_range(vmin.min(s2), vmax, 4.0, (1e-8, 10.0));
+    // Values at or below 0 (and NaN) are drawn at the bottom.
     let clamp = move |v: f64| if v > 0.0 { v.clamp(lo, hi) } else { lo };
-    for i in 0..k {
-        let color = series_color(i);
-        let solid = color.stroke_width(3);
-        let raw: Vec<(f64, f64)> = t.steps.iter().zip(&t.raw).map(|(&s, r)| (s as f64, clamp(r[i]))).collect();
-        chart
-            .draw_series(LineSeries::new(raw.iter().copied(), solid))?
-            .label(format!("λ{}", subscript(i + 1)))
-            .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], solid));
-        chart.draw_series(raw.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
-        let ema: Vec<(f64, f64)> = t.steps.iter().zip(&t.ema).map(|(&s, r)| (s as f64, clamp(r[i]))).collect();
-        chart.draw_series(DashedLineSeries::new(ema, 10, 7, color.mix(0.8).stroke_width(2)))?;
-    }
-    let ink = palette::INK.mix(0.7).stroke_width(3);
-    chart
-        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
-        .label("solid: A at that step")
-        .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], ink));
-    let ink_dashed = palette::INK.mix(0.7).stroke_width(2);
-    chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?.label("dashed: moving average of A").legend(
-        move |(x, y)| {
-            EmptyElement::at((x, y))
-                + PathElement::new(vec![(-12, 0), (-3, 0)], ink_dashed)
-                + PathElement::new(vec![(3, 0), (12, 0)], ink_dashed)
-        },
-    );
+    let over_steps = |records: &[Vec<f64>], i: usize| -> Vec<(f64, f64)> {
+        t.steps.iter().zip(records).map(|(&s, r)| (s as f64, clamp(r[i]))).collect()
+    };
+    let rank =
+        |i: usize| RankLine { points: over_steps(&t.raw, i), dots: Some(4), average: Some(over_steps(&t.ema, i)) };
     let relative: Vec<(f64, f64)> =
         t.steps.iter().zip(&t.raw).filter_map(|(&s, r)| r.first().map(|&l| (s as f64, clamp(f.tau * l)))).collect();
-    let rel_style = palette::ACCENT.stroke_width(2);
-    chart
-        .draw_series(DashedLineSeries::new(relative, 4, 6, rel_style))?
-        .label(format!("τ·λ₁ of A at that step (τ = {})", f.tau))
-        .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], rel_style));
-    if s2 > lo && s2 < hi {
-        let style = palette::INK.mix(0.6).stroke_width(2);
-        chart
-            .draw_series(DashedLineSeries::new([(x0, s2), (x1, s2)], 12, 8, style))?
-            .label(format!("s² = {}", fmt_sig(s2)))
-            .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], style));
+    let ink = palette::INK.mix(0.7);
+    EigenTrajectoryChart {
+        title: format!("Leading eigenvalues of AAᵀ during training · {}", f.run_label),
+        title_size: 26.0,
+        steps: &t.steps,
+        step_labels: 10,
+        range: (lo, hi),
+        ranks: (0..k).map(rank).collect(),
+        explanations: vec![
+            ("solid: A at that step".to_owned(), Marker::Line(ink.stroke_width(3), 12)),
+            ("dashed: moving average of A".to_owned(), Marker::Dashed(ink.stroke_width(2))),
+        ],
+        curves: vec![DashedLine {
+            dash: (4, 6),
+            ..DashedLine::new(
+                relative,
+                palette::ACCENT.stroke_width(2),
+                format!("τ·λ₁ of A at that step (τ = {})", f.tau),
+            )
+        }],
+        levels: vec![Level::new(s2, palette::INK.mix(0.6).stroke_width(2), format!("s² = {}", fmt_sig(s2)))],
+        not_counted: None,
+        legend: LegendBox { marker_width: 30, ..LegendBox::new(SeriesLabelPosition::LowerLeft, 19.0) },
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .margin(14)
-        .legend_area_size(30)
-        .label_font(text(19.0))
-        .background_style(WHITE.mix(0.9))
-        .border_style(palette::INK.mix(0.25))
-        .draw()?;
-    Ok(())
+    .draw(root)
 }
 
 /// Draw the 1-D embedding onto `root` (`EMBEDDING_SIZE` expected): each fresh image at
@@ -771,27 +597,16 @@ where
                 n,
                 f.run_label
             ),
-            caption(25.0),
+            bold(25.0),
         )
         .margin(24)
         .margin_right(60)
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(plo..phi, -0.04..1.04)?;
-    chart
-        .configure_mesh()
-        .light_line_style(palette::GRID.mix(0.5))
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::INK.mix(0.8))
-        .x_labels(10)
-        .y_labels(6)
-        .x_label_formatter(&|v| fmt_sig(*v).replace('-', "\u{2212}"))
-        .y_label_formatter(&|v| format!("{v:.1}"))
-        .x_desc("projection (g(x) − μ)·u₁ (the sign of u₁ is arbitrary)")
-        .y_desc("brightness v of the square")
-        .label_style(text(20.0))
-        .axis_desc_style(text(22.0))
-        .draw()?;
+    let x = Axis::new("projection (g(x) − μ)·u₁ (the sign of u₁ is arbitrary)", 10, Ticks::Significant);
+    let y = Axis::new("brightness v of the square", 6, Ticks::Fixed(1));
+    Axes { desc_size: 22.0, ..Axes::new(x, y) }.draw(&mut chart)?;
     let style = palette::SPREAD.mix(0.7).filled();
     chart.draw_series(ok.iter().map(|&i| Circle::new((e.projection[i], e.brightness[i]), 5, style)))?;
 
@@ -814,7 +629,7 @@ where
             ok.len()
         ),
         (ax0, top - 30),
-        text(19.0).color(&palette::INK.mix(0.75)),
+        muted(19.0),
     ))?;
     for (k, &i) in picks.iter().enumerate() {
         let cx = ax0 + (slot * (k as f64 + 0.5)) as i32;
@@ -824,11 +639,7 @@ where
             palette::INK.mix(0.35).stroke_width(1),
         ))?;
         draw_image(root, |j| e.images[(i, j)], (cx - side / 2, top), THUMB_SCALE)?;
-        root.draw(&Text::new(
-            format!("v = {:.2}", e.brightness[i]),
-            (cx, top + side + 18),
-            text(18.0).pos(Pos::new(HPos::Center, VPos::Center)),
-        ))?;
+        root.draw(&Text::new(format!("v = {:.2}", e.brightness[i]), (cx, top + side + 18), centred(text(18.0))))?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::{
     EigenTrajectory, Embedding, FadingSquaresFigures, GRID, LossReference, PIXELS, SIDE, Spectra, write_outputs,
 };
 use crate::Status;
+use crate::plot::png_size;
 
 /// An image of the manifold: the centred square at brightness `v`.
 fn square(v: f64) -> Vec<f64> {
@@ -78,17 +79,6 @@ fn synthetic(steps: usize) -> FadingSquaresFigures {
         tau: 1e-2,
         c: 50.0,
     }
-}
-
-/// Width and height from a PNG's signature and IHDR chunk, if the file is complete.
-fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    const SIG: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
-    if bytes.len() < 33 || bytes[..8] != SIG || &bytes[12..16] != b"IHDR" {
-        return None;
-    }
-    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
-    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
-    (&bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND").then_some((w, h))
 }
 
 #[test]

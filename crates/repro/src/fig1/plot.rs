@@ -5,7 +5,9 @@
 //! tests can render into memory; [`render_fig1`] and [`render_eigen_trajectory`] write the
 //! files. Data-space panels (a), (b), (d) share one range so they compare at a glance; the
 //! latent panels (c), (e) use equal x/y ranges, so that on the square plot area circles look
-//! like circles and the collapse of a direction is visible as a thin segment.
+//! like circles and the collapse of a direction is visible as a thin segment. Axes, legends,
+//! tick labels and the trajectory chart itself ([`crate::plot::EigenTrajectoryChart`]) are the
+//! shared ones of [`crate::plot`]; this file holds the panel layout.
 
 use std::path::Path;
 
@@ -13,16 +15,18 @@ use faer::MatRef;
 use plotters::chart::SeriesLabelPosition;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{EigenTrajectory, Fig1Panels};
-use crate::plot::{FONT, ensure_fonts, fmt_sig, palette, robust_range, series_color, thin};
+use crate::plot::{
+    Axes, Axis, EigenTrajectoryChart, LegendBox, Level, Marker, RankLine, Ticks, bold, centred, fmt_sig, label_series,
+    legend_only, log_range, muted, palette, positive_extent, robust_range, subscript, text, thin, write_png_and_svg,
+};
+
+pub use crate::plot::TRAJECTORY_SIZE;
 
 /// Pixel size of `fig1.png` (and the SVG's viewport).
 pub const FIG1_SIZE: (u32, u32) =
     (5 * COL_W, SUPTITLE_H + TITLE_H + (COL_W - Y_LABEL_W - 2 * MARGIN) + X_LABEL_H + 2 * MARGIN);
-/// Pixel size of `eigen_trajectory.png`.
-pub const TRAJECTORY_SIZE: (u32, u32) = (1400, 800);
 
 /// Width of one panel column.
 const COL_W: u32 = 470;
@@ -41,30 +45,24 @@ const MAX_DRAWN: usize = 3000;
 
 /// Render `fig1.png` and `fig1.svg` into `out_dir`.
 pub fn render_fig1(out_dir: &Path, panels: &Fig1Panels) -> anyhow::Result<()> {
-    ensure_fonts()?;
-    let png = out_dir.join("fig1.png");
-    let root = BitMapBackend::new(&png, FIG1_SIZE).into_drawing_area();
-    draw_fig1(&root, panels)?;
-    root.present()?;
-    let svg = out_dir.join("fig1.svg");
-    let root = SVGBackend::new(&svg, FIG1_SIZE).into_drawing_area();
-    draw_fig1(&root, panels)?;
-    root.present()?;
-    Ok(())
+    write_png_and_svg(
+        out_dir,
+        "fig1",
+        FIG1_SIZE,
+        |root| draw_fig1(root, panels).map(drop),
+        |root| draw_fig1(root, panels).map(drop),
+    )
 }
 
 /// Render `eigen_trajectory.png` and `eigen_trajectory.svg` into `out_dir`.
 pub fn render_eigen_trajectory(out_dir: &Path, trajectory: &EigenTrajectory) -> anyhow::Result<()> {
-    ensure_fonts()?;
-    let png = out_dir.join("eigen_trajectory.png");
-    let root = BitMapBackend::new(&png, TRAJECTORY_SIZE).into_drawing_area();
-    draw_eigen_trajectory(&root, trajectory)?;
-    root.present()?;
-    let svg = out_dir.join("eigen_trajectory.svg");
-    let root = SVGBackend::new(&svg, TRAJECTORY_SIZE).into_drawing_area();
-    draw_eigen_trajectory(&root, trajectory)?;
-    root.present()?;
-    Ok(())
+    write_png_and_svg(
+        out_dir,
+        "eigen_trajectory",
+        TRAJECTORY_SIZE,
+        |root| draw_eigen_trajectory(root, trajectory),
+        |root| draw_eigen_trajectory(root, trajectory),
+    )
 }
 
 /// One set of points drawn as small semi-transparent dots.
@@ -100,12 +98,6 @@ fn finite_points(m: MatRef<'_, f64>) -> impl Iterator<Item = (f64, f64)> + '_ {
 /// All finite x (column 0) or y (column 1) values of several sets.
 fn coords<'a>(sets: &'a [MatRef<'a, f64>], col: usize) -> impl Iterator<Item = f64> + 'a {
     sets.iter().flat_map(move |m| (0..m.nrows()).map(move |i| m[(i, col)]))
-}
-
-/// Axis tick label: integers plainly, else one decimal; a true minus sign.
-fn tick(v: f64) -> String {
-    let s = if (v - v.round()).abs() < 1e-9 { format!("{:.0}", v.round() + 0.0) } else { format!("{v:.1}") };
-    s.replace('-', "\u{2212}")
 }
 
 /// A square range centred on the robust extent of `sets`, at least `min_half` wide on each
@@ -158,11 +150,6 @@ fn corners_by_emptiness(panel: &Panel<'_>) -> Vec<SeriesLabelPosition> {
     ranked.into_iter().map(|(_, k)| CORNERS[k].clone()).collect()
 }
 
-/// The text style used for a given size.
-fn text(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT, size).into_font()).color(&palette::INK)
-}
-
 /// Draw one panel into `area` (title band + chart).
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel<'_>) -> anyhow::Result<(u32, u32)>
 where
@@ -185,40 +172,16 @@ where
     // The plot area is centred in the column, so centre the titles on it.
     let (tw, _) = title_area.dim_in_pixel();
     let cx = i32::try_from((tw + Y_LABEL_W) / 2)?;
-    title_area.draw(&Text::new(
-        panel.title.clone(),
-        (cx, 22),
-        TextStyle::from((FONT, 25.0, FontStyle::Bold).into_font())
-            .color(&palette::INK)
-            .pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
-    title_area.draw(&Text::new(
-        subtitle,
-        (cx, 52),
-        TextStyle::from((FONT, 18.0).into_font())
-            .color(&palette::INK.mix(0.75))
-            .pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
+    title_area.draw(&Text::new(panel.title.clone(), (cx, 22), centred(bold(25.0))))?;
+    title_area.draw(&Text::new(subtitle, (cx, 52), centred(muted(18.0))))?;
 
     let mut chart = ChartBuilder::on(&chart_area)
         .margin(MARGIN)
         .x_label_area_size(X_LABEL_H)
         .y_label_area_size(Y_LABEL_W)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    chart
-        .configure_mesh()
-        .light_line_style(palette::GRID.mix(0.0))
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::INK.mix(0.8))
-        .x_labels(7)
-        .y_labels(7)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .x_desc(panel.axes.0)
-        .y_desc(panel.axes.1)
-        .label_style(text(19.0))
-        .axis_desc_style(text(22.0))
-        .draw()?;
+    let (x, y) = (Axis::new(panel.axes.0, 7, Ticks::Trimmed(1)), Axis::new(panel.axes.1, 7, Ticks::Trimmed(1)));
+    Axes { label_size: 19.0, desc_size: 22.0, light_grid: 0.0, ..Axes::new(x, y) }.draw(&mut chart)?;
 
     // The reference curve goes under the dots; its legend entry comes after theirs.
     let curve_style = palette::INK.mix(0.7).stroke_width(2);
@@ -229,35 +192,21 @@ where
         let n = layer.points.nrows();
         let style = layer.color.mix(layer.alpha).filled();
         let r = layer.radius;
-        let color = layer.color;
-        chart
-            .draw_series(
-                thin(n, MAX_DRAWN)
-                    .map(|i| (layer.points[(i, 0)], layer.points[(i, 1)]))
-                    .filter(|p| p.0.is_finite() && p.1.is_finite() && inside(p))
-                    .map(move |p| Circle::new(p, r, style)),
-            )?
-            .label(layer.label.clone())
-            .legend(move |(x, y)| Circle::new((x, y), 6, color.mix(0.85).filled()));
+        let dots = chart.draw_series(
+            thin(n, MAX_DRAWN)
+                .map(|i| (layer.points[(i, 0)], layer.points[(i, 1)]))
+                .filter(|p| p.0.is_finite() && p.1.is_finite() && inside(p))
+                .map(move |p| Circle::new(p, r, style)),
+        )?;
+        label_series(dots, layer.label.as_str(), Marker::Dot(layer.color.mix(0.85).filled(), 6));
     }
     if let Some((_, label)) = panel.curve {
-        chart
-            .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x - 9, y), (x + 9, y)], curve_style));
+        legend_only(&mut chart, label, Marker::Line(curve_style, 9))?;
     }
 
     let corners = corners_by_emptiness(panel);
     let legend_corner = corners.first().cloned().unwrap_or(SeriesLabelPosition::UpperLeft);
-    chart
-        .configure_series_labels()
-        .position(legend_corner.clone())
-        .margin(10)
-        .legend_area_size(26)
-        .label_font(text(18.0))
-        .background_style(WHITE.mix(0.9))
-        .border_style(palette::INK.mix(0.25))
-        .draw()?;
+    LegendBox { margin: 10, marker_width: 26, ..LegendBox::new(legend_corner.clone(), 18.0) }.draw(&mut chart)?;
 
     let plot = chart.plotting_area().strip_coord_spec();
     if !panel.note.is_empty() {
@@ -327,7 +276,7 @@ where
         "Figure 1 · data on the curve x₂ = sin(2x₁) in 2-D: a standard flow with prior N(0, I) \
          (b, c) against a spread flow with a learned prior N(0, AAᵀ) (d, e)",
         (i32::try_from(w / 2)?, i32::try_from(h / 2 + 4)?),
-        text(27.0).pos(Pos::new(HPos::Center, VPos::Center)),
+        centred(text(27.0)),
     ))?;
 
     // Data space: one range for (a), (b), (d), from the data and the reference curve (so the
@@ -348,17 +297,13 @@ where
 
     let mut eig_note = vec!["eigenvalues of AAᵀ:".to_owned()];
     for (i, v) in p.eigenvalues.iter().enumerate() {
-        eig_note.push(format!("  λ{} = {}", crate::plot::subscript(i + 1), fmt_sig(*v)));
+        eig_note.push(format!("  λ{} = {}", subscript(i + 1), fmt_sig(*v)));
     }
     if let (Some(first), Some(last)) = (p.eigenvalues.first(), p.eigenvalues.last())
         && p.eigenvalues.len() > 1
         && *last > 0.0
     {
-        eig_note.push(format!(
-            "  ratio λ₁/λ{} = {}",
-            crate::plot::subscript(p.eigenvalues.len()),
-            fmt_sig(first / last)
-        ));
+        eig_note.push(format!("  ratio λ₁/λ{} = {}", subscript(p.eigenvalues.len()), fmt_sig(first / last)));
     }
 
     let panels = [
@@ -471,7 +416,8 @@ where
 }
 
 /// Draw the eigenvalue trajectory onto `root` (any backend; `TRAJECTORY_SIZE` expected):
-/// one line per eigenvalue on a log axis, with `s^2` and the read-off threshold `c s^2`.
+/// one line per eigenvalue on a log axis, with `s^2` and the read-off threshold `c s^2`, and
+/// the band below `c s^2` (directions not counted) shaded.
 pub fn draw_eigen_trajectory<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     t: &EigenTrajectory,
@@ -479,106 +425,43 @@ pub fn draw_eigen_trajectory<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    root.fill(&WHITE)?;
     let s2 = t.s * t.s;
     let thr = t.c * s2;
-    let positive: Vec<f64> = t.eigenvalues.iter().flatten().copied().filter(|v| v.is_finite() && *v > 0.0).collect();
-    let vmin = positive.iter().copied().fold(f64::INFINITY, f64::min);
-    let vmax = positive.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let lo_candidates = [vmin, s2, thr];
-    let hi_candidates = [vmax, s2, thr];
-    let lo = lo_candidates.iter().copied().filter(|v| v.is_finite() && *v > 0.0).fold(f64::INFINITY, f64::min);
-    let hi = hi_candidates.iter().copied().filter(|v| v.is_finite() && *v > 0.0).fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi > lo { (lo / 3.0, hi * 3.0) } else { (1e-6, 10.0) };
-    let x0 = t.steps.first().copied().unwrap_or(0) as f64;
-    let x1 = (t.steps.last().copied().unwrap_or(1) as f64).max(x0 + 1.0);
-
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            "Eigenvalues of AAᵀ during training (spread flow)",
-            TextStyle::from((FONT, 28.0, FontStyle::Bold).into_font()).color(&palette::INK),
-        )
-        .margin(24)
-        .margin_right(40)
-        .x_label_area_size(70)
-        .y_label_area_size(110)
-        .build_cartesian_2d(x0..x1, (lo..hi).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(palette::GRID.mix(0.5))
-        .bold_line_style(palette::GRID)
-        .axis_style(palette::INK.mix(0.8))
-        .x_labels(8)
-        .y_labels(10)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| log_tick(*v))
-        .x_desc("training step")
-        .y_desc("eigenvalue (log scale)")
-        .label_style(text(20.0))
-        .axis_desc_style(text(23.0))
-        .draw()?;
-
-    // The region below the threshold: directions that do not count.
-    let shade = palette::ACCENT.mix(0.07).filled();
-    chart.draw_series(std::iter::once(Rectangle::new([(x0, lo), (x1, thr.clamp(lo, hi))], shade)))?;
-
-    for i in 0..t.dim() {
-        let color = series_color(i);
-        let style = color.stroke_width(3);
-        chart
-            .draw_series(LineSeries::new(
-                t.steps
-                    .iter()
-                    .zip(&t.eigenvalues)
-                    .map(|(&s, e)| (s as f64, e[i]))
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(s, v)| (s, v.clamp(lo, hi))),
-                style,
-            ))?
-            .label(format!("λ{}", crate::plot::subscript(i + 1)))
-            .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], style));
+    let (lo, hi) = positive_extent(t.eigenvalues.iter().flatten().copied().chain([s2, thr]));
+    let (lo, hi) = log_range(lo, hi, 3.0, (1e-6, 10.0));
+    let rank = |i: usize| RankLine {
+        points: t
+            .steps
+            .iter()
+            .zip(&t.eigenvalues)
+            .map(|(&s, e)| (s as f64, e[i]))
+            .filter(|(_, v)| v.is_finite())
+            .map(|(s, v)| (s, v.clamp(lo, hi)))
+            .collect(),
+        dots: None,
+        average: None,
+    };
+    EigenTrajectoryChart {
+        title: "Eigenvalues of AAᵀ during training (spread flow)".to_owned(),
+        title_size: 28.0,
+        steps: &t.steps,
+        step_labels: 8,
+        range: (lo, hi),
+        ranks: (0..t.dim()).map(rank).collect(),
+        explanations: vec![],
+        curves: vec![],
+        levels: vec![
+            Level::new(s2, palette::INK.mix(0.7).stroke_width(2), format!("s² = {} (noise level)", fmt_sig(s2))),
+            Level::new(
+                thr,
+                palette::ACCENT.mix(1.0).stroke_width(2),
+                format!("c·s² = {} (read-off threshold, c = {})", fmt_sig(thr), t.c),
+            ),
+        ],
+        not_counted: Some((thr, "below c·s²: direction not counted".to_owned())),
+        // Lower left stays empty: every eigenvalue starts near 1 (A = I) and the small ones
+        // fall to the right.
+        legend: LegendBox::new(SeriesLabelPosition::LowerLeft, 20.0),
     }
-
-    let lines = [
-        (s2, palette::INK.mix(0.7), format!("s² = {} (noise level)", fmt_sig(s2))),
-        (thr, palette::ACCENT.mix(1.0), format!("c·s² = {} (read-off threshold, c = {})", fmt_sig(thr), t.c)),
-    ];
-    for (y, color, label) in lines {
-        if !(y > lo && y < hi) {
-            continue;
-        }
-        let style = color.stroke_width(2);
-        chart
-            .draw_series(DashedLineSeries::new([(x0, y), (x1, y)], 12, 8, style))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], style));
-    }
-
-    chart
-        .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-        .label("below c·s²: direction not counted")
-        .legend(move |(x, y)| Rectangle::new([(x - 12, y - 8), (x + 12, y + 8)], shade));
-
-    // Lower left stays empty: every eigenvalue starts near 1 (A = I) and the small ones fall
-    // to the right.
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .margin(14)
-        .legend_area_size(34)
-        .label_font(text(20.0))
-        .background_style(WHITE.mix(0.9))
-        .border_style(palette::INK.mix(0.25))
-        .draw()?;
-    Ok(())
-}
-
-/// Tick label of a log axis: powers of ten as `10⁻³`, others with two significant digits.
-fn log_tick(v: f64) -> String {
-    let e = v.log10();
-    if (e - e.round()).abs() < 1e-6 {
-        format!("10{}", crate::plot::superscript(&format!("{:.0}", e.round())))
-    } else {
-        fmt_sig(v)
-    }
+    .draw(root)
 }

@@ -5,18 +5,7 @@ use plotters::prelude::*;
 
 use super::plot::{FIG1_SIZE, TRAJECTORY_SIZE, draw_eigen_trajectory, draw_fig1};
 use super::{synthetic, write_outputs};
-
-/// Width and height from a PNG's signature and IHDR chunk.
-fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    const SIG: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
-    if bytes.len() < 33 || bytes[..8] != SIG || &bytes[12..16] != b"IHDR" {
-        return None;
-    }
-    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
-    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
-    // The last chunk must be IEND (a complete file).
-    (&bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND").then_some((w, h))
-}
+use crate::plot::png_size;
 
 #[test]
 fn writes_every_figure_and_csv() -> anyhow::Result<()> {

@@ -1,18 +1,23 @@
 //! The spread-study figures: heat maps of how often each rule is right (`heatmap`,
 //! `heatmap_steps`) and the eigenvalue trajectories of the EMA prior (`trajectories`), each as
 //! PNG and SVG. The drawing functions are backend-generic so tests can render into memory.
+//! Axes, legends and tick labels are the shared ones of [`crate::plot`]; this file holds the
+//! heat maps and the grid of small log-log trajectory panels.
 
 use std::path::Path;
 
 use manifold_prior::{ReadoffConfig, SpreadPlacement};
+use plotters::chart::SeriesLabelPosition;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::grid::{Conditioner, Grid, placement_name};
 use super::rules::{Cell, all_rules, pooled};
 use super::run::RunResult;
-use crate::plot::{FONT, ensure_fonts, fmt_sig, palette, series_color, subscript, superscript};
+use crate::plot::{
+    Axes, Axis, DashedLine, LegendBox, Level, Marker, Ticks, bold, centred, label_series, left_centred, palette,
+    series_color, subscript, text, write_png_and_svg,
+};
 
 /// One heat-map panel: rows (rules) x columns, each cell `(right, total)` or `None` (n/a).
 #[derive(Debug, Clone)]
@@ -29,13 +34,21 @@ pub struct HeatPanel {
     pub cells: Vec<Vec<Option<(usize, usize)>>>,
 }
 
+/// Width of one heat-map cell.
 const CELL_W: u32 = 64;
+/// Height of one heat-map cell (one rule).
 const CELL_H: u32 = 26;
+/// Width of the rule labels left of the cells.
 const ROW_LABEL_W: u32 = 200;
+/// Height of a panel's title band.
 const TITLE_H: u32 = 40;
+/// Height of the band of column-group labels.
 const GROUP_H: u32 = 26;
+/// Height of the band of column labels.
 const COL_H: u32 = 26;
+/// Padding around and between the panels.
 const PAD: u32 = 16;
+/// Height of the colour scale under the panels.
 const LEGEND_H: u32 = 60;
 
 impl HeatPanel {
@@ -59,14 +72,6 @@ pub fn fraction_color(f: f64) -> RGBColor {
     if f < 0.5 { lerp(red, yellow, f / 0.5) } else { lerp(yellow, green, (f - 0.5) / 0.5) }
 }
 
-fn text(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT, size).into_font()).color(&palette::INK)
-}
-
-fn centered(size: f64) -> TextStyle<'static> {
-    text(size).pos(Pos::new(HPos::Center, VPos::Center))
-}
-
 /// Draw a stack of heat panels under a figure title, with a colour legend.
 pub fn draw_heatmaps<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -77,19 +82,11 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    root.draw(&Text::new(
-        title.to_owned(),
-        (PAD as i32, 14),
-        TextStyle::from((FONT, 26.0, FontStyle::Bold).into_font()).color(&palette::INK),
-    ))?;
+    root.draw(&Text::new(title.to_owned(), (PAD as i32, 14), bold(26.0)))?;
     let mut y0 = 56i32;
     for p in panels {
         let x0 = PAD as i32;
-        root.draw(&Text::new(
-            p.title.clone(),
-            (x0, y0 + 8),
-            TextStyle::from((FONT, 21.0, FontStyle::Bold).into_font()).color(&palette::INK),
-        ))?;
+        root.draw(&Text::new(p.title.clone(), (x0, y0 + 8), bold(21.0)))?;
         let gy = y0 + TITLE_H as i32;
         let cx0 = x0 + ROW_LABEL_W as i32;
         let mut c = 0usize;
@@ -97,18 +94,18 @@ where
             let xa = cx0 + (c as u32 * CELL_W) as i32;
             let xb = xa + (*span as u32 * CELL_W) as i32;
             root.draw(&Rectangle::new([(xa + 2, gy + 2), (xb - 2, gy + GROUP_H as i32 - 2)], palette::GRID.filled()))?;
-            root.draw(&Text::new(label.clone(), ((xa + xb) / 2, gy + GROUP_H as i32 / 2), centered(16.0)))?;
+            root.draw(&Text::new(label.clone(), ((xa + xb) / 2, gy + GROUP_H as i32 / 2), centred(text(16.0))))?;
             c += span;
         }
         let hy = gy + GROUP_H as i32;
         for (j, label) in p.columns.iter().enumerate() {
             let xc = cx0 + (j as u32 * CELL_W + CELL_W / 2) as i32;
-            root.draw(&Text::new(label.clone(), (xc, hy + COL_H as i32 / 2), centered(15.0)))?;
+            root.draw(&Text::new(label.clone(), (xc, hy + COL_H as i32 / 2), centred(text(15.0))))?;
         }
         let ry = hy + COL_H as i32;
         for (i, label) in p.rows.iter().enumerate() {
             let yc = ry + (i as u32 * CELL_H + CELL_H / 2) as i32;
-            root.draw(&Text::new(label.clone(), (x0, yc), text(16.0).pos(Pos::new(HPos::Left, VPos::Center))))?;
+            root.draw(&Text::new(label.clone(), (x0, yc), left_centred(text(16.0))))?;
             for (j, cell) in p.cells[i].iter().enumerate() {
                 let xa = cx0 + (j as u32 * CELL_W) as i32;
                 let ya = ry + (i as u32 * CELL_H) as i32;
@@ -120,7 +117,7 @@ where
                     [(xa + 1, ya + 1), (xa + CELL_W as i32 - 1, ya + CELL_H as i32 - 1)],
                     fill.filled(),
                 ))?;
-                root.draw(&Text::new(label, (xa + CELL_W as i32 / 2, ya + CELL_H as i32 / 2), centered(14.0)))?;
+                root.draw(&Text::new(label, (xa + CELL_W as i32 / 2, ya + CELL_H as i32 / 2), centred(text(14.0))))?;
             }
         }
         y0 += p.height() as i32;
@@ -131,13 +128,13 @@ where
     root.draw(&Text::new(
         "fraction of seeds with the right dimension:".to_owned(),
         (PAD as i32, ly + 12),
-        text(16.0).pos(Pos::new(HPos::Left, VPos::Center)),
+        left_centred(text(16.0)),
     ))?;
     for k in 0..=10 {
         let f = k as f64 / 10.0;
         let xa = lx + 170 + k * 40;
         root.draw(&Rectangle::new([(xa, ly), (xa + 38, ly + 24)], fraction_color(f).filled()))?;
-        root.draw(&Text::new(format!("{f:.1}"), (xa + 19, ly + 12), centered(13.0)))?;
+        root.draw(&Text::new(format!("{f:.1}"), (xa + 19, ly + 12), centred(text(13.0))))?;
     }
     Ok(())
 }
@@ -317,11 +314,7 @@ where
             cond.short()
         ),
     };
-    top.draw(&Text::new(
-        title,
-        (16, 16),
-        TextStyle::from((FONT, 24.0, FontStyle::Bold).into_font()).color(&palette::INK),
-    ))?;
+    top.draw(&Text::new(title, (16, 16), bold(24.0)))?;
     let ncol = columns.len().max(1);
     let areas = body.split_evenly((grid.manifolds.len().max(1), ncol));
     for (idx, area) in areas.iter().enumerate() {
@@ -361,24 +354,22 @@ where
         let mut chart = ChartBuilder::on(area)
             .caption(
                 format!("{} (K = {}), {} placement, s = {s}", m.name(), m.intrinsic_dim(), placement_name(p)),
-                TextStyle::from((FONT, 19.0).into_font()).color(&palette::INK),
+                text(19.0),
             )
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d((x0..x1).log_scale(), (lo..hi).log_scale())?;
-        chart
-            .configure_mesh()
-            .light_line_style(palette::GRID.mix(0.4))
-            .bold_line_style(palette::GRID)
-            .x_labels(6)
-            .y_labels(8)
-            .x_label_formatter(&|v| step_tick(*v))
-            .y_label_formatter(&|v| log_tick(*v))
-            .x_desc("step")
-            .label_style(text(14.0))
-            .axis_desc_style(text(15.0))
-            .draw()?;
+        let (x_axis, y_axis) = (Axis::new("step", 6, Ticks::Steps), Axis::undescribed(8, Ticks::Log));
+        // Plotters' default axis colour (black).
+        let axes = Axes {
+            label_size: 14.0,
+            desc_size: 15.0,
+            light_grid: 0.4,
+            axis_color: BLACK.mix(1.0),
+            ..Axes::new(x_axis, y_axis)
+        };
+        axes.draw(&mut chart)?;
         let d = m.dim();
         let first_seed = series.first().map(|(seed, _)| *seed);
         for (seed, pts) in &series {
@@ -395,52 +386,25 @@ where
                 }
                 let drawn = chart.draw_series(LineSeries::new(line, color.mix(0.75).stroke_width(2)))?;
                 if Some(*seed) == first_seed && k < 4 {
-                    let style = color.stroke_width(3);
-                    drawn
-                        .label(format!("λ{}", subscript(k + 1)))
-                        .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], style));
+                    label_series(drawn, format!("λ{}", subscript(k + 1)), Marker::Line(color.stroke_width(3), 10));
                 }
             }
         }
-        for (y, color, label) in
-            [(s2, palette::INK.mix(0.7), "s²".to_owned()), (c * s2, palette::ACCENT.mix(1.0), format!("{c}·s²"))]
-        {
-            let style = color.stroke_width(2);
-            chart
-                .draw_series(DashedLineSeries::new([(x0, y), (x1, y)], 10, 6, style))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], style));
+        let levels = [
+            Level::new(s2, palette::INK.mix(0.7).stroke_width(2), "s²"),
+            Level::new(c * s2, palette::ACCENT.mix(1.0).stroke_width(2), format!("{c}·s²")),
+        ];
+        for level in levels {
+            DashedLine { dash: (10, 6), legend_half_width: 10, ..level.line((x0, x1)) }.draw(&mut chart)?;
         }
-        chart
-            .configure_series_labels()
-            .position(plotters::chart::SeriesLabelPosition::LowerLeft)
-            .label_font(text(13.0))
-            .background_style(WHITE.mix(0.85))
-            .border_style(palette::INK.mix(0.25))
-            .draw()?;
+        let legend = LegendBox::new(SeriesLabelPosition::LowerLeft, 13.0);
+        LegendBox { margin: 10, marker_width: 30, background: 0.85, ..legend }.draw(&mut chart)?;
     }
     Ok(())
 }
 
-/// Tick label of a log axis: powers of ten as `10⁻³`, others with three significant digits.
-fn log_tick(v: f64) -> String {
-    let e = v.log10();
-    if (e - e.round()).abs() < 1e-6 { format!("10{}", superscript(&format!("{:.0}", e.round()))) } else { fmt_sig(v) }
-}
-
-/// Tick label of the step axis: `10`, `100`, `1k`, `30k`.
-fn step_tick(v: f64) -> String {
-    let r = v.round();
-    if r >= 1000.0 {
-        format!("{}k", fmt_sig(r / 1000.0).trim_end_matches('0').trim_end_matches('.'))
-    } else {
-        format!("{r:.0}")
-    }
-}
-
 /// Render every figure into `out_dir` as PNG and SVG; returns the file names.
 pub fn render_all(out_dir: &Path, grid: &Grid, results: &[RunResult], cells: &[Cell]) -> anyhow::Result<Vec<String>> {
-    ensure_fonts()?;
     let mut written = Vec::new();
     let last = grid.steps();
     let figures: [(&str, String, Vec<HeatPanel>); 2] = [
@@ -452,27 +416,24 @@ pub fn render_all(out_dir: &Path, grid: &Grid, results: &[RunResult], cells: &[C
         ("heatmap_steps", "Spread study: fraction right by checkpoint".to_owned(), step_panels(grid, cells)),
     ];
     for (name, title, panels) in &figures {
-        let size = heat_size(title, panels);
-        let png = out_dir.join(format!("{name}.png"));
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_heatmaps(&root, title, panels)?;
-        root.present()?;
-        let svg = out_dir.join(format!("{name}.svg"));
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        draw_heatmaps(&root, title, panels)?;
-        root.present()?;
+        write_png_and_svg(
+            out_dir,
+            name,
+            heat_size(title, panels),
+            |root| draw_heatmaps(root, title, panels),
+            |root| draw_heatmaps(root, title, panels),
+        )?;
         written.extend([format!("{name}.png"), format!("{name}.svg")]);
     }
     for (name, kind) in [("trajectories", TrajectoryKind::EmaPrior), ("data_spectra", TrajectoryKind::Data)] {
         let size = trajectory_size(grid, kind);
-        let png = out_dir.join(format!("{name}.png"));
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_trajectories(&root, grid, results, kind)?;
-        root.present()?;
-        let svg = out_dir.join(format!("{name}.svg"));
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        draw_trajectories(&root, grid, results, kind)?;
-        root.present()?;
+        write_png_and_svg(
+            out_dir,
+            name,
+            size,
+            |root| draw_trajectories(root, grid, results, kind),
+            |root| draw_trajectories(root, grid, results, kind),
+        )?;
         written.extend([format!("{name}.png"), format!("{name}.svg")]);
     }
     Ok(written)
