@@ -40,7 +40,7 @@ fn spd(rng: &mut ChaCha8Rng, n: usize) -> Mat<f64> {
 const TOL: f64 = 1e-6;
 
 /// A fixed random weighting so that `sum(w * f(x))` checks every output entry.
-fn weighted_sum(t: &mut Tape, v: Var, seed: u64) -> Var {
+pub(crate) fn weighted_sum(t: &mut Tape, v: Var, seed: u64) -> Var {
     let (r, c) = t.shape(v);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w = t.leaf_from_fn(r, c, |_, _| rng.random_range(-1.0..1.0));
@@ -296,7 +296,7 @@ fn generic_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64) -> Var {
 /// `log N(z; mu, S) - 0.5 v tr(S^-1)`, `S = A A^T + s^2 I`, recorded with the generic ops
 /// (`tr(S^-1) = |L^-1|_F^2` with `L^-1` from a solve against the identity).
 fn generic_expected_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64, v: f64) -> Var {
-    let (n, d) = t.shape(z);
+    let d = t.shape(z).1;
     let at = t.tril(a);
     let cov = t.matmul_t(at, Transpose::No, at, Transpose::Yes);
     let eye = t.leaf_from_fn(d, d, |i, j| if i == j { s * s } else { 0.0 });
@@ -317,17 +317,14 @@ fn generic_expected_gaussian(t: &mut Tape, z: Var, a: Var, mu: Var, s: f64, v: f
         c = t.add(c, term);
     }
     let tot = t.add(quad, c);
-    let out = t.mul_scalar(tot, -0.5);
-    let _ = n;
-    out
+    t.mul_scalar(tot, -0.5)
 }
 
 impl Tape {
     /// `L^-1 y^T` for rows `y` (test helper).
     fn solve_lower_t(&mut self, l: Var, y: Var) -> Var {
-        let (n, d) = self.shape(y);
+        let n = self.shape(y).0;
         let eye = self.leaf_from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.0 });
-        let _ = d;
         let yt = self.matmul_t(y, Transpose::Yes, eye, Transpose::No);
         self.solve_lower(l, yt)
     }
@@ -643,10 +640,9 @@ fn trajectory(decay: WeightDecay) -> Vec<[f64; 3]> {
 }
 
 fn assert_trajectory(got: &[[f64; 3]], want: &[[f64; 3]]) {
-    for (step, (g, w)) in got.iter().zip(want).enumerate() {
+    for (g, w) in got.iter().zip(want) {
         for k in 0..3 {
             approx::assert_relative_eq!(g[k], w[k], max_relative = 1e-12);
-            let _ = step;
         }
     }
 }

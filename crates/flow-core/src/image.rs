@@ -184,6 +184,22 @@ pub struct ConvCoupling {
     convs: Vec<(ParamId, ParamId)>,
 }
 
+/// The name and shape of each convolution's weight and bias:
+/// `<prefix>.conv<k>.weight` (`C_out x C_in k^2`) and `<prefix>.conv<k>.bias` (`1 x C_out`).
+fn conv_params(prefix: &str, config: &ConvCouplingConfig) -> Vec<[(String, (usize, usize)); 2]> {
+    config
+        .convs()
+        .iter()
+        .enumerate()
+        .map(|(k, (geometry, c_out))| {
+            [
+                (format!("{prefix}.conv{k}.weight"), (*c_out, geometry.patch_len())),
+                (format!("{prefix}.conv{k}.bias"), (1, *c_out)),
+            ]
+        })
+        .collect()
+}
+
 impl ConvCoupling {
     /// Create the layer and register its parameters under `prefix`.
     ///
@@ -196,15 +212,14 @@ impl ConvCoupling {
         rng: &mut R,
     ) -> Result<Self, FlowError> {
         config.validate()?;
-        let convs = config
-            .convs()
-            .iter()
-            .enumerate()
-            .map(|(k, (geometry, c_out))| {
-                let bound = 1.0 / (geometry.patch_len() as f64).sqrt();
-                let w = Mat::from_fn(*c_out, geometry.patch_len(), |_, _| rng.random_range(-bound..bound));
-                let b = Mat::from_fn(1, *c_out, |_, _| rng.random_range(-bound..bound));
-                (store.add(format!("{prefix}.conv{k}.weight"), w), store.add(format!("{prefix}.conv{k}.bias"), b))
+        let convs = conv_params(prefix, &config)
+            .into_iter()
+            .map(|[(weight, (c_out, patch)), (bias, _)]| {
+                // PyTorch's default: uniform in +-1/sqrt(fan_in) for weights and biases alike.
+                let bound = 1.0 / (patch as f64).sqrt();
+                let w = Mat::from_fn(c_out, patch, |_, _| rng.random_range(-bound..bound));
+                let b = Mat::from_fn(1, c_out, |_, _| rng.random_range(-bound..bound));
+                (store.add(weight, w), store.add(bias, b))
             })
             .collect();
         Ok(Self { config, prefix: prefix.to_owned(), convs })
@@ -217,15 +232,10 @@ impl ConvCoupling {
     /// or mis-shaped parameter.
     pub fn from_store(store: &ParamStore, prefix: &str, config: ConvCouplingConfig) -> Result<Self, FlowError> {
         config.validate()?;
-        let convs = config
-            .convs()
-            .iter()
-            .enumerate()
-            .map(|(k, (geometry, c_out))| {
-                Ok((
-                    store.get_shaped(&format!("{prefix}.conv{k}.weight"), (*c_out, geometry.patch_len()))?,
-                    store.get_shaped(&format!("{prefix}.conv{k}.bias"), (1, *c_out))?,
-                ))
+        let convs = conv_params(prefix, &config)
+            .into_iter()
+            .map(|[(weight, weight_shape), (bias, bias_shape)]| {
+                Ok((store.get_shaped(&weight, weight_shape)?, store.get_shaped(&bias, bias_shape)?))
             })
             .collect::<Result<_, ParamError>>()?;
         Ok(Self { config, prefix: prefix.to_owned(), convs })

@@ -1,7 +1,6 @@
 //! Train the fig1 spread flow and baseline once and print the headline numbers.
 
 use manifold_prior::{DataSource, ReadoffConfig, Silent, TrainConfig, paper_fig1_baseline, paper_fig1_spread, train};
-use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 fn main() -> anyhow::Result<()> {
@@ -11,7 +10,6 @@ fn main() -> anyhow::Result<()> {
         let t: Vec<f64> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
         faer::Mat::from_fn(n, 2, |i, j| if j == 0 { t[i] } else { (2.0 * t[i]).sin() })
     };
-    let _ = rand_chacha::ChaCha8Rng::random::<u8>;
     let config = TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
     let mut model = paper_fig1_spread(seed)?;
     let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent)?;

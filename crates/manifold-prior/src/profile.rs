@@ -82,25 +82,16 @@ pub fn profile_steps<M: Model>(
         }
     }
     step.tape_mut().set_profiling(false);
-    let [
-        flow_forward_ms,
-        prior_factor_ms,
-        prior_forward_ms,
-        flow_backward_ms,
-        prior_backward_ms,
-        prior_dense_term_ms,
-        optimizer_ms,
-        total_ms,
-    ] = samples.map(|v| median(&v));
+    let phase = |k: usize| median(&samples[k]);
     Ok(StepProfile {
         steps,
-        flow_forward_ms,
-        prior_factor_ms,
-        prior_forward_ms,
-        flow_backward_ms,
-        prior_backward_ms,
-        prior_dense_term_ms,
-        optimizer_ms,
-        total_ms,
+        flow_forward_ms: phase(0),
+        prior_factor_ms: phase(1),
+        prior_forward_ms: phase(2),
+        flow_backward_ms: phase(3),
+        prior_backward_ms: phase(4),
+        prior_dense_term_ms: phase(5),
+        optimizer_ms: phase(6),
+        total_ms: phase(7),
     })
 }

@@ -35,6 +35,27 @@ fn reference_log_density(z: &[f64], mu: &[f64], cov: &Mat<f64>) -> f64 {
     -0.5 * (d as f64 * (2.0 * std::f64::consts::PI).ln() + log_det + quad)
 }
 
+/// `prior.log_prob` of the rows of `z` with spread `s` equals the textbook density of
+/// `N(mean, covariance + s^2 I)` to 1e-9.
+fn assert_textbook_density(prior: &dyn Density, store: &ParamStore, z: &Mat<f64>, s: f64) -> Result<(), TestCaseError> {
+    let d = z.ncols();
+    let mut tape = Tape::no_grad();
+    let zv = tape.leaf(z.as_ref());
+    let lp = prior.log_prob(&mut tape, store, zv, s).unwrap();
+    let mut cov = prior.covariance(store);
+    for i in 0..d {
+        cov[(i, i)] += s * s;
+    }
+    let mu = prior.mean(store);
+    let mui: Vec<f64> = (0..d).map(|j| mu[(0, j)]).collect();
+    for i in 0..z.nrows() {
+        let zi: Vec<f64> = (0..d).map(|j| z[(i, j)]).collect();
+        let want = reference_log_density(&zi, &mui, &cov);
+        prop_assert!((tape.value(lp)[(i, 0)] - want).abs() <= 1e-9 * (1.0 + want.abs()));
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config(24))]
 
@@ -46,18 +67,7 @@ proptest! {
         store.set_value(prior.a_param(), random_mat(&mut rng, d, d).as_ref());
         store.set_value(prior.mu_param().unwrap(), random_mat(&mut rng, 1, d).as_ref());
         let z = random_mat(&mut rng, 3, d);
-        let mut tape = Tape::no_grad();
-        let zv = tape.leaf(z.as_ref());
-        let lp = prior.log_prob(&mut tape, &store, zv, s).unwrap();
-        let mut cov = prior.covariance(&store);
-        for i in 0..d { cov[(i, i)] += s * s; }
-        let mu = prior.mean(&store);
-        for i in 0..3 {
-            let zi: Vec<f64> = (0..d).map(|j| z[(i, j)]).collect();
-            let mui: Vec<f64> = (0..d).map(|j| mu[(0, j)]).collect();
-            let want = reference_log_density(&zi, &mui, &cov);
-            prop_assert!((tape.value(lp)[(i, 0)] - want).abs() <= 1e-9 * (1.0 + want.abs()));
-        }
+        assert_textbook_density(&prior, &store, &z, s)?;
         // Parameter gradients against central differences.
         let check = check_param_gradients(&mut store, 1e-6, |t, st| {
             let zv = t.leaf(z.as_ref());
@@ -79,18 +89,7 @@ proptest! {
         let z = random_mat(&mut rng, 2, d);
         let s = 0.2;
         for prior in [&diag as &dyn Density, &std_normal] {
-            let mut tape = Tape::no_grad();
-            let zv = tape.leaf(z.as_ref());
-            let lp = prior.log_prob(&mut tape, &store, zv, s).unwrap();
-            let mut cov = prior.covariance(&store);
-            for i in 0..d { cov[(i, i)] += s * s; }
-            let mu = prior.mean(&store);
-            for i in 0..2 {
-                let zi: Vec<f64> = (0..d).map(|j| z[(i, j)]).collect();
-                let mui: Vec<f64> = (0..d).map(|j| mu[(0, j)]).collect();
-                let want = reference_log_density(&zi, &mui, &cov);
-                prop_assert!((tape.value(lp)[(i, 0)] - want).abs() <= 1e-9 * (1.0 + want.abs()));
-            }
+            assert_textbook_density(prior, &store, &z, s)?;
         }
         let check = check_param_gradients(&mut store, 1e-6, |t, st| {
             let zv = t.leaf(z.as_ref());

@@ -8,7 +8,8 @@ use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{Conv2dShape, Tape, Var, check_gradients};
+use crate::tests::weighted_sum;
+use crate::{Conv2dShape, Tape, check_gradients};
 
 fn config(cases: u32) -> Config {
     Config { cases, rng_algorithm: RngAlgorithm::ChaCha, rng_seed: RngSeed::Fixed(0xc0ff), ..Config::default() }
@@ -40,14 +41,6 @@ fn direct_conv(shape: &Conv2dShape, x: &Mat<f64>, w: &Mat<f64>, b: &Mat<f64>) ->
         }
         acc
     })
-}
-
-fn weighted_sum(t: &mut Tape, v: Var, seed: u64) -> Var {
-    let (r, c) = t.shape(v);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let w = t.leaf_from_fn(r, c, |_, _| rng.random_range(-1.0..1.0));
-    let p = t.mul(v, w);
-    t.sum(p)
 }
 
 proptest! {

@@ -76,8 +76,8 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
     let history = train(&mut model, DataSource::Generator(&mut fading_squares), &config, &mut observer)
         .with_context(|| format!("training the fading-squares model (seed {}, {steps} steps)", ctx.seed))?;
     bar.finish_and_clear();
-    let mut step_ms: Vec<f64> = stamps.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1e3).collect();
-    let median_step_ms = median(&mut step_ms);
+    let step_ms: Vec<f64> = stamps.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1e3).collect();
+    let median_step_ms = intrinsic_dim::median(&step_ms);
 
     // Read-off, embedding and samples on fresh data from a stream of their own.
     let mut eval_rng = ChaCha8Rng::seed_from_u64(EVAL_SEED + ctx.seed);
@@ -208,8 +208,4 @@ fn summarise_samples(samples: &Mat<f64>) -> SampleSummary {
         q90_distance: q(&dist, 0.9),
         brightness_range: (q(&brightness, 0.05), q(&brightness, 0.95)),
     }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    crate::plot::quantile(v.iter().copied(), 0.5).unwrap_or(f64::NAN)
 }

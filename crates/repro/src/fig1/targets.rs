@@ -206,9 +206,10 @@ impl Fig1Measurements {
     }
 }
 
-/// Median of the finite values (NaN when there are none).
+/// Median of the finite values (NaN when there are none): a seed whose ratio is infinite
+/// (`lambda_2 = 0`) or whose run diverged does not move it.
 fn median(values: impl IntoIterator<Item = f64>) -> f64 {
-    crate::plot::quantile(values, 0.5).unwrap_or(f64::NAN)
+    intrinsic_dim::median(&values.into_iter().filter(|v| v.is_finite()).collect::<Vec<_>>())
 }
 
 #[cfg(test)]
