@@ -81,8 +81,8 @@ pub use readoff::{
 pub use scaling::{ScalingMode, Standardizer};
 pub use spread::{SpreadConfig, SpreadNoise, SpreadPlacement};
 pub use trainer::{
-    CheckpointConfig, DataSource, Divergence, History, OptimizerKind, Silent, StepOutcome, TrainConfig, TrainError,
-    TrainEvent, TrainObserver, TrainStep, resume, train,
+    CheckpointConfig, DataSource, Divergence, History, LrSchedule, OptimizerKind, Silent, StepOutcome, TrainConfig,
+    TrainError, TrainEvent, TrainObserver, TrainStep, resume, train,
 };
 
 #[cfg(test)]

@@ -494,3 +494,23 @@ fn averaged_samples_are_decoded_with_the_trained_flow() {
     let want = model.standardizer().inverse(model.flow().decode(model.store(), z.as_ref()).0.as_ref());
     assert_eq!(ema, want);
 }
+
+#[test]
+fn learning_rate_schedules_act_on_the_tail_only() {
+    let step = LrSchedule::StepTail { fraction: 0.2, factor: 0.1 };
+    assert_eq!((step.factor(7_999, 10_000), step.factor(8_000, 10_000), step.factor(9_999, 10_000)), (1.0, 0.1, 0.1));
+    let cosine = LrSchedule::CosineTail { fraction: 0.5 };
+    assert_eq!(cosine.factor(4, 10), 1.0);
+    assert_eq!(cosine.factor(5, 10), 1.0);
+    assert!((cosine.factor(9, 10) - 0.5 * (1.0 + (0.8 * std::f64::consts::PI).cos())).abs() < 1e-15);
+    assert_eq!(LrSchedule::Constant.factor(3, 10), 1.0);
+    // The schedule changes the run only on the tail: the first 8 of 10 steps are the same.
+    let run = |schedule| {
+        let config = TrainConfig { lr_schedule: schedule, ..TrainConfig::paper_fig1().with_steps(10) };
+        let mut model = paper_fig1_spread(3).unwrap();
+        train(&mut model, DataSource::Generator(&mut sine), &config, &mut Silent).unwrap().losses
+    };
+    let (constant, decayed) = (run(LrSchedule::Constant), run(step));
+    assert_eq!(constant[..9], decayed[..9]);
+    assert_ne!(constant[9], decayed[9]);
+}

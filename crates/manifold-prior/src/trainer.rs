@@ -32,6 +32,48 @@ pub enum OptimizerKind {
     },
 }
 
+/// How the learning rate changes over the run: a factor `m(t)` with the rate of step `t`
+/// (0-based, of `T` steps) equal to `m(t) lr`. The decays act only on the last `fraction` of
+/// the steps, from step `t0 = T - round(fraction T)` on, with `u = (t - t0) / (T - t0)` in
+/// `[0, 1)`. A step decay at the end of training is what makes fig1's samples land on the
+/// curve in every seed (docs/fig1-robustness-notes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum LrSchedule {
+    /// `m(t) = 1`.
+    #[default]
+    Constant,
+    /// `m(t) = 0.5 (1 + cos(pi u))` on the tail: a half cosine from 1 down to 0.
+    CosineTail {
+        /// Part of the run (in `(0, 1]`) over which the rate decays.
+        fraction: f64,
+    },
+    /// `m(t) = factor` on the tail.
+    StepTail {
+        /// Part of the run (in `(0, 1]`) run at the lower rate.
+        fraction: f64,
+        /// The multiplier of the rate on the tail.
+        factor: f64,
+    },
+}
+
+impl LrSchedule {
+    /// The multiplier `m(t)` of the learning rate at step `step` (0-based) of `steps`.
+    pub fn factor(&self, step: usize, steps: usize) -> f64 {
+        let tail = |fraction: f64| {
+            let len = ((fraction.clamp(0.0, 1.0) * steps as f64).round() as usize).min(steps);
+            let start = steps - len;
+            (step >= start && len > 0).then(|| (step - start) as f64 / len as f64)
+        };
+        match *self {
+            Self::Constant => 1.0,
+            Self::CosineTail { fraction } => {
+                tail(fraction).map_or(1.0, |u| 0.5 * (1.0 + (std::f64::consts::PI * u).cos()))
+            }
+            Self::StepTail { fraction, factor } => tail(fraction).map_or(1.0, |_| factor),
+        }
+    }
+}
+
 /// Where and how often checkpoints are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
@@ -51,6 +93,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Learning rate.
     pub lr: f64,
+    /// How the learning rate changes over the run.
+    pub lr_schedule: LrSchedule,
     /// The optimiser.
     pub optimizer: OptimizerKind,
     /// Weight decay (coupled L2 as `torch.optim.Adam`, or decoupled as AdamW).
@@ -75,6 +119,7 @@ impl TrainConfig {
             steps: 10_000,
             batch_size: 128,
             lr: 1e-3,
+            lr_schedule: LrSchedule::Constant,
             optimizer: OptimizerKind::Adam,
             weight_decay: WeightDecay::None,
             grad_clip: None,
@@ -295,6 +340,9 @@ pub struct StepOutcome {
 /// the tape (whose buffers are reused step to step) and the count of steps done.
 pub struct TrainStep {
     optimizer: Box<dyn Optimizer>,
+    lr: f64,
+    lr_schedule: LrSchedule,
+    total_steps: usize,
     tape: Tape,
     grad_clip: Option<f64>,
     ema_decay: f64,
@@ -309,10 +357,14 @@ impl std::fmt::Debug for TrainStep {
 }
 
 impl TrainStep {
-    /// The step of `config` (optimiser, clipping, moving-average decay), before any step.
+    /// The step of `config` (optimiser, learning-rate schedule over `config.steps`, clipping,
+    /// moving-average decay), before any step.
     pub fn new(config: &TrainConfig) -> Self {
         Self {
             optimizer: config.make_optimizer(),
+            lr: config.lr,
+            lr_schedule: config.lr_schedule,
+            total_steps: config.steps,
             tape: Tape::new(),
             grad_clip: config.grad_clip,
             ema_decay: config.ema_decay,
@@ -364,6 +416,9 @@ impl TrainStep {
         let t2 = Instant::now();
         if let Some(max_norm) = self.grad_clip {
             state.params.clip_grad_norm(max_norm);
+        }
+        if self.lr_schedule != LrSchedule::Constant {
+            self.optimizer.set_lr(self.lr * self.lr_schedule.factor(step, self.total_steps));
         }
         self.optimizer.step(state.params);
         state.params.zero_grads();
