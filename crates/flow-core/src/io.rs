@@ -56,7 +56,10 @@ fn format_error(path: &Path, message: impl Into<String>) -> FlowError {
 
 /// Write `bytes` to a sibling temporary file, then rename it over `path`, so a reader never
 /// sees a half-written file and an interrupted save leaves the old file intact.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FlowError> {
+///
+/// # Errors
+/// [`FlowError::Io`] naming the file that could not be written or renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FlowError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = PathBuf::from(tmp);

@@ -73,6 +73,17 @@ impl MovingAverage {
         self.handles.iter().find(|&&(e, _)| e == id).map(|&(_, own)| self.values.value(own))
     }
 
+    /// Overwrite the averaged value of `id` (a handle of the model's store).
+    ///
+    /// # Panics
+    /// If `id` is not averaged or `value` has another shape.
+    #[track_caller]
+    pub fn set(&mut self, id: ParamId, value: MatRef<'_, f64>) {
+        let own = self.handles.iter().find(|&&(e, _)| e == id).map(|&(_, own)| own);
+        let own = own.unwrap_or_else(|| panic!("MovingAverage::set: parameter {} is not averaged", id.index()));
+        self.values.set_value(own, value);
+    }
+
     /// Save the averaged values to the safetensors file `path` (named as the parameters).
     ///
     /// # Errors

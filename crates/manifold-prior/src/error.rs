@@ -24,6 +24,42 @@ pub enum PriorError {
          through the flow, has no closed form"
     )]
     ExpectedNoiseNeedsLatentPlacement,
+    /// A setting of a [`crate::FitConfig`] is out of its range.
+    #[error("invalid configuration: {setting} = {value}, expected {expected}")]
+    InvalidSetting {
+        /// The setting (its path in the JSON of the configuration).
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// Data of another dimension than the model's.
+    #[error("the data have {got} columns but the model has dimension {expected}")]
+    DimensionMismatch {
+        /// The model's dimension.
+        expected: usize,
+        /// The data's number of columns.
+        got: usize,
+    },
+    /// A data cell is NaN or infinite.
+    #[error("the data are not finite at row {row}, column {col} (0-based)")]
+    NonFiniteData {
+        /// The row (0-based).
+        row: usize,
+        /// The column (0-based).
+        col: usize,
+    },
+    /// A model file of another format.
+    #[error("{path}: format '{found}', expected '{expected}'")]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its format tag.
+        found: String,
+        /// The format this version reads.
+        expected: &'static str,
+    },
     /// A projection on more directions than the latent space has.
     #[error("cannot project on {k} directions in dimension {dim}")]
     ProjectionTooWide {

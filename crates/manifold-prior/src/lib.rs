@@ -40,8 +40,10 @@
 //! read-off and records the eigenvalue trajectory; judge results over several seeds.
 
 mod average;
+mod config;
 mod error;
 mod estimator;
+mod fit;
 mod model;
 mod presets;
 mod prior;
@@ -57,20 +59,26 @@ pub use autodiff_lite;
 /// The bijectors and flows this crate builds on, re-exported whole (see [`autodiff_lite`]).
 pub use flow_core;
 
-/// The parameter store in the signatures of [`SpreadFlow::new`] and [`coupling_flow`].
+/// The parameter store in the signatures of [`SpreadFlow::new`] and [`VectorFlow::build`].
 pub use autodiff_lite::ParamStore;
 pub use average::{Averaged, MovingAverage, ParamSource, ParamValues};
+pub use config::{ActNormLayers, Architecture, DataConfig, FitConfig, ImageFlow, Mixing, PriorConfig, VectorFlow};
 pub use error::{CheckpointError, PriorError};
 pub use estimator::FlowEstimator;
-/// The flow-core types in the signatures of [`coupling_flow`] and the presets.
+pub use fit::{
+    AVERAGE_PREFIX, FitOptions, FittedModel, FlowModel, LogRow, MODEL_FORMAT, TrainingSummary, config_differences, fit,
+};
+/// The flow-core types in the signatures of [`FitConfig`] and the presets.
 pub use flow_core::{Activation, CouplingTransform};
 /// The trait [`FlowEstimator`] implements and its result, so callers need not depend on
 /// `intrinsic-dim` to use the flow estimator.
 pub use intrinsic_dim::{Estimate, Estimator};
-pub use model::{Model, PriorEigenvalues, SpreadFlow, StandardFlow, TrainableState, VolumeCheck, covariance};
+pub use model::{
+    BasePrior, Model, PriorEigenvalues, SpreadFlow, StandardFlow, TrainableState, VolumeCheck, covariance,
+};
 pub use presets::{
-    FADING_SQUARES_N_PARAMS, FADING_SQUARES_SIDE, PAPER_ACTIVATION, PAPER_HIDDEN, coupling_flow, fading_squares_flow,
-    paper_fading_squares, paper_fig1_baseline, paper_fig1_spread, spread_preset,
+    FADING_SQUARES_N_PARAMS, FADING_SQUARES_SIDE, PAPER_ACTIVATION, PAPER_HIDDEN, paper_fading_squares,
+    paper_fig1_baseline, paper_fig1_spread, spread_model, spread_preset, standard_model,
 };
 pub use prior::{Density, DiagonalGaussian, MeanMode, Prior, Sampler, Spectrum, StandardNormal, TriangularGaussian};
 pub use profile::{StepProfile, profile_steps};

@@ -2,19 +2,17 @@
 //! spread-KL objective) and [`StandardFlow`] (any flow + `N(0, I)`, maximum likelihood), and
 //! the [`Model`] seam the trainer drives.
 
-use std::path::Path;
-
-use autodiff_lite::{NoiseTerm, ParamId, ParamStore, Tape, Var};
+use autodiff_lite::{NoiseTerm, ParamStore, Tape, Var};
 use faer::{Mat, MatRef};
-use flow_core::io::{attach_saved, load_params, read_json, save_params, write_json};
-use flow_core::{Bijector, Flow, FlowSpec, LogDet};
+use flow_core::{Bijector, Flow, LogDet};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::PriorError;
 use crate::average::{MovingAverage, ParamSource, ParamValues};
-use crate::prior::{Density, MeanMode, Prior, Sampler, Spectrum, StandardNormal, TriangularGaussian, standard_normal};
+use crate::prior::{
+    Density, DiagonalGaussian, MeanMode, Prior, Sampler, Spectrum, StandardNormal, TriangularGaussian, standard_normal,
+};
 use crate::readoff::{IntrinsicDimension, ReadoffConfig, RuleCounts};
 use crate::scaling::Standardizer;
 use crate::spread::{SpreadConfig, SpreadNoise, SpreadPlacement};
@@ -247,44 +245,23 @@ impl SpreadFlow {
         }))
     }
 
-    /// Save the whole model into `dir`: `model.json` (architecture, prior, spread, scaling),
-    /// `params.safetensors` (every parameter) and `average.safetensors` (the moving average of
-    /// the prior's parameters), row-major `f64`, named by parameter.
-    ///
-    /// # Errors
-    /// [`PriorError::Io`] or [`PriorError::Flow`] naming the file.
-    pub fn save(&self, dir: &Path) -> Result<(), PriorError> {
-        std::fs::create_dir_all(dir).map_err(|source| PriorError::Io { path: dir.to_owned(), source })?;
-        let meta = SavedSpreadFlow {
-            format: MODEL_FORMAT.into(),
-            flow: self.flow.architecture(),
-            mean: self.prior.mean_mode(),
-            spread: self.spread,
-            standardizer: self.standardizer.clone(),
-        };
-        write_json(dir.join("model.json"), &meta)?;
-        let ids: Vec<ParamId> = self.store.ids().collect();
-        save_params(dir.join("params.safetensors"), &self.store, &ids)?;
-        Ok(self.average.save(&dir.join("average.safetensors"))?)
+    /// Reassemble a model from its parts (loading a model folder).
+    pub(crate) fn from_parts(
+        store: ParamStore,
+        average: MovingAverage,
+        flow: Flow,
+        prior: TriangularGaussian,
+        spread: SpreadConfig,
+        standardizer: Standardizer,
+    ) -> Self {
+        Self { store, average, flow, prior, spread, standardizer }
     }
 
-    /// Load a model saved by [`SpreadFlow::save`].
-    ///
-    /// # Errors
-    /// [`PriorError::Flow`] for unreadable or corrupted files and weights that do not fit the
-    /// architecture (naming the file); [`PriorError::InvalidSettings`] for invalid spread
-    /// settings in `model.json`.
-    pub fn load(dir: &Path) -> Result<Self, PriorError> {
-        let model_file = dir.join("model.json");
-        let meta: SavedSpreadFlow = read_json(&model_file)?;
-        meta.spread.validate().map_err(|e| PriorError::InvalidSettings { path: model_file, source: Box::new(e) })?;
-        let weights = dir.join("params.safetensors");
-        let store = load_params(&weights)?;
-        let flow = attach_saved(&meta.flow, &store, &weights)?;
-        let prior = TriangularGaussian::from_store(&store, "prior", meta.flow.dim, meta.mean)?;
-        let mut average = MovingAverage::new(&store, &prior.params());
-        average.load(&dir.join("average.safetensors"))?;
-        Ok(Self { store, average, flow, prior, spread: meta.spread, standardizer: meta.standardizer })
+    /// Data-dependent initialisation of the flow's layers (ActNorm) from a batch in data
+    /// units.
+    pub fn init_from_data(&mut self, x: MatRef<'_, f64>) {
+        let u = self.standardizer.transform(x);
+        self.flow.init_from_data(&mut self.store, u.as_ref());
     }
 
     /// The spread latent codes of a standardised batch, `z = g(x) + eps` (latent placement)
@@ -313,19 +290,6 @@ impl SpreadFlow {
             }
         }
     }
-}
-
-/// The format tag of `model.json` (version 2: the moving average in `average.safetensors`,
-/// spread settings named `spread`, `spread_noise`, `placement`).
-const MODEL_FORMAT: &str = "manifold-flows/spread-flow/2";
-
-#[derive(Debug, Serialize, Deserialize)]
-struct SavedSpreadFlow {
-    format: String,
-    flow: FlowSpec,
-    mean: MeanMode,
-    spread: SpreadConfig,
-    standardizer: Standardizer,
 }
 
 impl Model for SpreadFlow {
@@ -371,21 +335,70 @@ fn negative_mean_log_likelihood(tape: &mut Tape, log_prob: Var, log_det: LogDet)
     tape.neg(mean)
 }
 
-/// Any flow + `N(0, I)`, trained by maximum likelihood (the baseline):
-/// `loss(x) = -log N(g(x); 0, I) - log|det dg/dx|`.
+/// The prior of a [`StandardFlow`]: fixed in form, with a density everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BasePrior {
+    /// `N(0, I)`.
+    Standard(StandardNormal),
+    /// `N(mu, diag(exp(2 l)))`, learned.
+    Diagonal(DiagonalGaussian),
+}
+
+impl BasePrior {
+    fn density(&self) -> &dyn Density {
+        match self {
+            BasePrior::Standard(p) => p,
+            BasePrior::Diagonal(p) => p,
+        }
+    }
+
+    fn sampler(&self) -> &dyn Sampler {
+        match self {
+            BasePrior::Standard(p) => p,
+            BasePrior::Diagonal(p) => p,
+        }
+    }
+}
+
+/// Any flow + a prior with a density everywhere (`N(0, I)`, or a learned diagonal Gaussian),
+/// trained by maximum likelihood (the baseline): `loss(x) = -log p(g(x)) - log|det dg/dx|`.
 #[derive(Debug)]
 pub struct StandardFlow {
     store: ParamStore,
     flow: Flow,
-    prior: StandardNormal,
+    prior: BasePrior,
     standardizer: Standardizer,
 }
 
 impl StandardFlow {
-    /// Assemble the baseline from a flow whose parameters are in `store`.
+    /// Assemble the baseline (prior `N(0, I)`) from a flow whose parameters are in `store`.
     pub fn new(store: ParamStore, flow: Flow, standardizer: Standardizer) -> Self {
-        let prior = StandardNormal::new(flow.dim());
+        let prior = BasePrior::Standard(StandardNormal::new(flow.dim()));
         Self { store, flow, prior, standardizer }
+    }
+
+    /// A flow with a learned diagonal Gaussian prior, registered in `store` as
+    /// `prior.log_std` (and `prior.mu` when the mean is learned).
+    pub fn with_diagonal_prior(mut store: ParamStore, flow: Flow, mean: MeanMode, standardizer: Standardizer) -> Self {
+        let prior = BasePrior::Diagonal(DiagonalGaussian::new(&mut store, "prior", flow.dim(), mean));
+        Self { store, flow, prior, standardizer }
+    }
+
+    /// Reassemble a model from its parts (loading).
+    pub(crate) fn from_parts(store: ParamStore, flow: Flow, prior: BasePrior, standardizer: Standardizer) -> Self {
+        Self { store, flow, prior, standardizer }
+    }
+
+    /// The prior.
+    pub fn prior(&self) -> &BasePrior {
+        &self.prior
+    }
+
+    /// Data-dependent initialisation of the flow's layers (ActNorm) from a batch in data
+    /// units.
+    pub fn init_from_data(&mut self, x: MatRef<'_, f64>) {
+        let u = self.standardizer.transform(x);
+        self.flow.init_from_data(&mut self.store, u.as_ref());
     }
 
     /// The parameters of the flow.
@@ -408,11 +421,16 @@ impl StandardFlow {
         self.flow.encode(&self.store, self.standardizer.transform(x).as_ref()).0
     }
 
-    /// `n` samples `x = unstandardise(f(e))`, `e ~ N(0, I)`.
+    /// `n` samples `x = unstandardise(f(z))`, `z` from the prior.
     pub fn sample(&self, n: usize, seed: u64) -> Mat<f64> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let z = self.prior.sample(&self.store, n, &mut rng);
+        let z = self.sample_latent(n, seed);
         self.standardizer.inverse(self.flow.decode(&self.store, z.as_ref()).0.as_ref())
+    }
+
+    /// `n` samples of the prior in latent space.
+    pub fn sample_latent(&self, n: usize, seed: u64) -> Mat<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        self.prior.sampler().sample(&self.store, n, &mut rng)
     }
 
     /// `log p(x)` in standardised units: `log N(g(x); 0, I) + log|det dg/dx|`.
@@ -426,11 +444,11 @@ impl StandardFlow {
         (0..x.nrows()).map(|i| tape.value(lp)[(i, 0)] + lds[i]).collect()
     }
 
-    /// `log N(z; 0, I)` per row (the standard normal always has a density).
+    /// `log p(z)` per row (the base priors always have a density).
     fn record_log_prob(&self, tape: &mut Tape, z: Var) -> Var {
-        match self.prior.log_prob(tape, &self.store, z, 0.0) {
+        match self.prior.density().log_prob(tape, &self.store, z, 0.0) {
             Ok(lp) => lp,
-            Err(_) => unreachable!("the standard normal always has a density"),
+            Err(_) => unreachable!("the base priors always have a density"),
         }
     }
 }

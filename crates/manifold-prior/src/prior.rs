@@ -133,6 +133,7 @@ impl Sampler for StandardNormal {
 
 /// Whether a Gaussian prior learns its mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MeanMode {
     /// The mean is fixed at 0 (the paper's code).
     #[default]
@@ -155,6 +156,25 @@ impl DiagonalGaussian {
         let log_std = store.add(format!("{prefix}.log_std"), Mat::zeros(1, dim));
         let mu = (mean == MeanMode::Learned).then(|| store.add(format!("{prefix}.mu"), Mat::zeros(1, dim)));
         Self { dim, log_std, mu }
+    }
+
+    /// Attach to parameters already in a store (loading).
+    ///
+    /// # Errors
+    /// [`PriorError::Param`] when `<prefix>.log_std` (or the learned mean) is missing or not
+    /// `1 x D`.
+    pub fn from_store(store: &ParamStore, prefix: &str, dim: usize, mean: MeanMode) -> Result<Self, PriorError> {
+        let log_std = store.get_shaped(&format!("{prefix}.log_std"), (1, dim))?;
+        let mu = match mean {
+            MeanMode::Fixed => None,
+            MeanMode::Learned => Some(store.get_shaped(&format!("{prefix}.mu"), (1, dim))?),
+        };
+        Ok(Self { dim, log_std, mu })
+    }
+
+    /// Whether the mean is learned.
+    pub fn mean_mode(&self) -> MeanMode {
+        if self.mu.is_some() { MeanMode::Learned } else { MeanMode::Fixed }
     }
 }
 

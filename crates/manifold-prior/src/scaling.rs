@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// How inputs are scaled before they reach the flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum ScalingMode {
     /// Subtract the mean and divide by one global scale, the root-mean-square distance to the
     /// mean `sqrt(mean_i |x_i - m|^2)`: keeps the geometry (the default).

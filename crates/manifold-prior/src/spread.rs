@@ -37,6 +37,7 @@ impl SpreadNoise {
 
 /// Where the spread noise enters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum SpreadPlacement {
     /// `z = g(x) + eps` (the paper).
@@ -50,6 +51,7 @@ pub enum SpreadPlacement {
 /// The spread of the objective: noise `N(0, s^2 I)` convolved with the latent codes and the
 /// prior, `s` in standardised units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SpreadConfig {
     /// The spread scale `s` (a standard deviation, in standardised units).
     pub spread: f64,

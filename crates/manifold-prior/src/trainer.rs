@@ -22,6 +22,7 @@ use crate::model::{Model, PriorEigenvalues};
 
 /// Which optimiser the trainer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
     /// Adam with PyTorch's defaults (betas 0.9, 0.999; eps 1e-8).
     Adam,
@@ -38,6 +39,7 @@ pub enum OptimizerKind {
 /// `[0, 1)`. A step decay at the end of training is what makes fig1's samples land on the
 /// curve in every seed (docs/fig1-robustness-notes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LrSchedule {
     /// `m(t) = 1`.
     #[default]
@@ -84,8 +86,10 @@ pub struct CheckpointConfig {
 }
 
 /// The training configuration. Named presets give the paper's settings
-/// ([`TrainConfig::paper_fig1`], [`TrainConfig::paper_fading_squares`]).
-#[derive(Debug, Clone)]
+/// ([`TrainConfig::paper_fig1`], [`TrainConfig::paper_fading_squares`]). It serialises as
+/// part of a [`crate::FitConfig`] (kebab-case; the checkpoint directory is not part of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TrainConfig {
     /// Number of optimiser steps.
     pub steps: usize,
@@ -108,6 +112,7 @@ pub struct TrainConfig {
     /// Decay of the exponential moving average of the prior's parameters.
     pub ema_decay: f64,
     /// Checkpointing, if wanted.
+    #[serde(skip)]
     pub checkpoint: Option<CheckpointConfig>,
 }
 
@@ -238,9 +243,23 @@ pub enum TrainError {
         /// The data's width.
         got: usize,
     },
-    /// The data matrix is empty.
-    #[error("no training data")]
+    /// The data matrix is empty (or has a single row).
+    #[error("no training data (at least 2 rows are needed)")]
     Empty,
+    /// A data cell is NaN or infinite.
+    #[error("the data are not finite at row {row}, column {col} (0-based)")]
+    NonFinite {
+        /// The row (0-based).
+        row: usize,
+        /// The column (0-based).
+        col: usize,
+    },
+    /// A run resumed with another configuration than its checkpoint's.
+    #[error("the configuration differs from the checkpoint's: {}", differences.join("; "))]
+    ResumeMismatch {
+        /// One line per differing setting.
+        differences: Vec<String>,
+    },
     /// [`resume`] without a checkpoint directory in the configuration.
     #[error("resume needs a checkpoint directory (TrainConfig::checkpoint)")]
     NoCheckpointDirectory,
@@ -287,6 +306,14 @@ pub enum TrainEvent<'a> {
         step: usize,
         /// The checkpoint directory.
         dir: &'a Path,
+    },
+    /// The loss on held-out data after `step` steps ([`crate::fit`] reports it every
+    /// `log_interval` steps when it holds rows out).
+    Validation {
+        /// Steps done.
+        step: usize,
+        /// The validation loss.
+        loss: f64,
     },
     /// Training diverged; the error follows.
     Diverged {

@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use faer::Mat;
 use manifold_prior::{
-    CouplingTransform, DataSource, MeanMode, Model, ParamSource, ParamStore, ReadoffConfig, ScalingMode, SpreadConfig,
-    SpreadFlow, Standardizer, TrainConfig, TrainEvent, VolumeCheck, coupling_flow, train,
+    ActNormLayers, CouplingTransform, DataSource, MeanMode, Mixing, Model, ParamSource, ParamStore, ReadoffConfig,
+    ScalingMode, SpreadConfig, SpreadFlow, Standardizer, TrainConfig, TrainEvent, VectorFlow, VolumeCheck, train,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -122,16 +122,15 @@ fn run_one(spec: RunSpec, grid: &Grid, md: &ManifoldData, bar: &indicatif::Progr
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut store = ParamStore::new();
     let c = setting.conditioner;
-    let flow = coupling_flow(
-        &mut store,
-        dim,
-        grid.n_layers,
-        CouplingTransform::Additive,
-        c.hidden(),
-        c.activation(),
-        &mut rng,
-    )
-    .context("building the flow")?;
+    let architecture = VectorFlow {
+        couplings: grid.n_layers,
+        transform: CouplingTransform::Additive,
+        hidden: c.hidden().to_vec(),
+        activation: c.activation(),
+        mixing: Mixing::Alternate,
+        actnorm: ActNormLayers::None,
+    };
+    let flow = architecture.build(&mut store, dim, &mut rng).context("building the flow")?;
     let spread = SpreadConfig { spread: setting.s, placement: setting.placement, ..SpreadConfig::paper() };
     let mut model = SpreadFlow::new(store, flow, MeanMode::Fixed, spread, md.scaler.clone(), VolumeCheck::Require)?;
     let config =
