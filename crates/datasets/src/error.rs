@@ -179,7 +179,9 @@ pub enum DataError {
     },
     /// The generator's settings give non-finite values (e.g. noise of standard deviation
     /// `1e308`, whose samples overflow to infinity).
-    #[error("{name}: the settings give a non-finite value {value} at row {row}, column {col} (noise std {noise_std})")]
+    #[error(
+        "{name}: the settings give a non-finite value {value} at row {row}, column {col} (noise std {noise_std:e})"
+    )]
     GeneratedNonFinite {
         /// The generator's name.
         name: String,
@@ -193,7 +195,7 @@ pub enum DataError {
         noise_std: f64,
     },
     /// The noise standard deviation is negative, NaN or infinite.
-    #[error("the noise standard deviation must be finite and >= 0, got {noise_std}")]
+    #[error("the noise standard deviation must be finite and >= 0, got {noise_std:e}")]
     InvalidNoise {
         /// The value given.
         noise_std: f64,

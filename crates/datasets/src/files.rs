@@ -147,9 +147,9 @@ pub(crate) fn write_with(
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), DataError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let file_name = path.file_name().ok_or_else(|| {
-        DataError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))
-    })?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| DataError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
     tmp_name.push(format!(".{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
@@ -211,5 +211,48 @@ pub(crate) fn check_finite(path: &Path, m: &Mat<f64>, policy: NonFinite) -> Resu
     match first {
         Some((i, j, value)) => Err(DataError::NonFinite { path: path.into(), row: i + 1, col: j + 1, value }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The files in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("listable")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Issue 16, item 9: a write that fails midway (as a killed process would stop) leaves the
+    /// previous file untouched under the final name and no temporary file behind; a write that
+    /// succeeds replaces the file whole.
+    #[test]
+    fn writes_are_atomic() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.csv");
+        for name in ["x.csv", "x.csv.gz"] {
+            let path = dir.path().join(name);
+            write_with(&path, |w| w.write_all(b"old\n")).expect("first write");
+            let err = write_with(&path, |w| {
+                w.write_all(&[b'1'; 100_000])?;
+                Err(std::io::Error::other("interrupted"))
+            });
+            assert!(matches!(err, Err(DataError::Io { path: ref p, .. }) if *p == path), "{err:?}");
+            let back = crate::read_csv(&path, &crate::CsvOptions::default().header(crate::Header::No));
+            assert!(matches!(back, Err(DataError::NonNumeric { ref field, .. }) if field == "old"), "{back:?}");
+        }
+        assert_eq!(listing(dir.path()), ["x.csv", "x.csv.gz"]);
+        write_with(&path, |w| w.write_all(b"1,2\n")).expect("second write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"1,2\n");
+        assert_eq!(listing(dir.path()), ["x.csv", "x.csv.gz"]);
+        // A missing directory is an I/O error naming the final path.
+        let missing = dir.path().join("no/such/dir/y.npy");
+        let err = crate::write_npy(&missing, faer::Mat::<f64>::zeros(1, 1).as_ref());
+        assert!(matches!(err, Err(DataError::Io { path: ref p, .. }) if *p == missing), "{err:?}");
     }
 }

@@ -41,22 +41,87 @@ impl std::fmt::Display for Stop {
 
 impl std::error::Error for Stop {}
 
+/// A buffered reader that can guarantee a few bytes of look-ahead ([`Buffered::peek`]), which
+/// `std::io::BufReader` cannot: a pipe may deliver the two bytes of a gzip magic in two reads.
+struct Buffered<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+}
+
+impl<R: Read> Buffered<R> {
+    fn new(inner: R) -> Self {
+        Buffered { inner, buf: vec![0; 64 * 1024].into_boxed_slice(), pos: 0, filled: 0 }
+    }
+
+    /// The next `n` bytes (`n` at most the buffer size) without consuming them, or fewer at
+    /// the end of the stream.
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.filled - self.pos < n {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+            while self.filled < n {
+                match self.inner.read(&mut self.buf[self.filled..]) {
+                    Ok(0) => break,
+                    Ok(got) => self.filled += got,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let end = self.filled.min(self.pos + n);
+        Ok(&self.buf[self.pos..end])
+    }
+}
+
+impl<R: Read> Read for Buffered<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let data = self.fill_buf()?;
+        let n = data.len().min(out.len());
+        out[..n].copy_from_slice(&data[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Buffered<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.filled {
+            self.pos = 0;
+            self.filled = 0;
+            self.filled = loop {
+                match self.inner.read(&mut self.buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    other => break other?,
+                }
+            };
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.filled);
+    }
+}
+
 /// Every member of a gzip stream, one after another; after the last member only the end of the
 /// stream may follow (`gzip -d` ignores trailing bytes with a warning; we refuse them).
-struct Members<R: BufRead> {
+struct Members<R: Read> {
     /// The decoder of the current member; `None` once the stream has ended cleanly.
-    current: Option<GzDecoder<R>>,
+    current: Option<GzDecoder<Buffered<R>>>,
     /// Members started so far.
     members: u64,
 }
 
-impl<R: BufRead> Members<R> {
-    fn new(inner: R) -> Self {
+impl<R: Read> Members<R> {
+    fn new(inner: Buffered<R>) -> Self {
         Members { current: Some(GzDecoder::new(inner)), members: 1 }
     }
 }
 
-impl<R: BufRead> Read for Members<R> {
+impl<R: Read> Read for Members<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let Some(decoder) = self.current.as_mut() else { return Ok(0) };
@@ -67,29 +132,17 @@ impl<R: BufRead> Read for Members<R> {
             // The member ended (its CRC and length checked by the decoder): what follows?
             let Some(decoder) = self.current.take() else { return Ok(0) };
             let mut inner = decoder.into_inner();
-            let mut head = [0u8; 2];
-            let n = peek_up_to(&mut inner, &mut head)?;
-            if n == 0 {
+            let head = inner.peek(2)?;
+            if head.is_empty() {
                 return Ok(0);
             }
-            if head[..n] != GZIP_MAGIC[..n] || n < 2 {
+            if head != GZIP_MAGIC {
                 return Err(io::Error::new(io::ErrorKind::InvalidData, Stop::TrailingData { members: self.members }));
             }
             self.members += 1;
             self.current = Some(GzDecoder::new(inner));
         }
     }
-}
-
-/// Copy up to `out.len()` bytes from the front of `r` into `out` without consuming them when
-/// they are in one buffer; returns how many (0 at the end of the stream). Only ever used for
-/// two bytes, which a fresh `BufReader` or a gzip tail always has together unless the stream
-/// ends.
-fn peek_up_to<R: BufRead>(r: &mut R, out: &mut [u8]) -> io::Result<usize> {
-    let buf = r.fill_buf()?;
-    let n = buf.len().min(out.len());
-    out[..n].copy_from_slice(&buf[..n]);
-    Ok(n)
 }
 
 /// A file's content as a capped stream (see the module docs).
@@ -114,22 +167,10 @@ impl<'p> Input<'p> {
     /// Read `reader` (gunzipped when it starts with the gzip magic) for at most `limit` bytes;
     /// `path` names it in errors.
     pub(crate) fn new(path: &'p Path, reader: impl Read + 'p, limit: u64) -> Result<Self, DataError> {
-        let mut raw = BufReader::with_capacity(64 * 1024, reader);
-        // Two bytes decide gzip; a pipe may deliver them in separate reads.
-        let mut head = Vec::with_capacity(2);
-        while head.len() < 2 {
-            let buf = raw.fill_buf().map_err(|e| DataError::io(path, e))?;
-            if buf.is_empty() {
-                break;
-            }
-            let take = (2 - head.len()).min(buf.len());
-            head.extend_from_slice(&buf[..take]);
-            raw.consume(take);
-        }
-        let gzip = head == GZIP_MAGIC;
-        let whole: Box<dyn BufRead + 'p> = Box::new(BufReader::new(io::Cursor::new(head).chain(raw)));
+        let mut raw = Buffered::new(reader);
+        let gzip = raw.peek(2).map_err(|e| DataError::io(path, e))? == GZIP_MAGIC;
         let inner: Box<dyn BufRead + 'p> =
-            if gzip { Box::new(BufReader::with_capacity(64 * 1024, Members::new(whole))) } else { whole };
+            if gzip { Box::new(BufReader::with_capacity(64 * 1024, Members::new(raw))) } else { Box::new(raw) };
         Ok(Input { path, inner, read: 0, limit, gzip })
     }
 

@@ -56,8 +56,8 @@ pub use crate::csv::{
 };
 pub use crate::error::{DataError, Result, human_bytes};
 pub use crate::files::{Format, Loaded, NonFinite, load, load_detailed, load_reader, load_with};
-pub use crate::input::DEFAULT_MAX_BYTES;
 pub use crate::idx::{read_idx_images, read_idx_labels, write_idx_images, write_idx_labels, write_idx_u8};
+pub use crate::input::DEFAULT_MAX_BYTES;
 #[cfg(feature = "nalgebra")]
 pub use crate::interop::{from_dmatrix, to_dmatrix};
 pub use crate::manifold::{

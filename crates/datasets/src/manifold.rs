@@ -488,9 +488,7 @@ impl Manifold {
         let x = ds.data.as_ref();
         // The first non-finite entry in row-major order: the smallest (row, column) among each
         // column's first.
-        let bad = (0..x.ncols())
-            .filter_map(|j| x.col(j).iter().position(|v| !v.is_finite()).map(|i| (i, j)))
-            .min();
+        let bad = (0..x.ncols()).filter_map(|j| x.col(j).iter().position(|v| !v.is_finite()).map(|i| (i, j))).min();
         if let Some((i, j)) = bad {
             return Err(DataError::GeneratedNonFinite {
                 name: self.name(),

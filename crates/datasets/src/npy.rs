@@ -338,7 +338,11 @@ impl NpyHeader {
             return Err(lx.unexpected());
         }
         let mut take = |key: &'static str| {
-            entries.iter().position(|(k, _)| k == key).map(|i| entries.swap_remove(i).1).ok_or(HeaderSyntax::MissingKey(key))
+            entries
+                .iter()
+                .position(|(k, _)| k == key)
+                .map(|i| entries.swap_remove(i).1)
+                .ok_or(HeaderSyntax::MissingKey(key))
         };
         let descr = match take("descr")? {
             PyValue::Str(s) => s,
@@ -392,4 +396,4 @@ pub fn write_npy(path: impl AsRef<Path>, x: MatRef<'_, f64>) -> Result<(), DataE
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
