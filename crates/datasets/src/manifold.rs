@@ -413,6 +413,9 @@ impl Manifold {
     /// generating parameter of [`Manifold::sample_with_params`] (the brightness for fading
     /// squares) and `intrinsic_dim` is `Some(k)`.
     ///
+    /// For settings that come from a user, [`Manifold::try_generate`] checks them, the memory
+    /// they need and the finiteness of the result instead of panicking or returning infinities.
+    ///
     /// # Panics
     /// If `noise_std` is negative or not finite, if `embed_dim` is smaller than the native
     /// ambient dimension, or as [`Manifold::sample`] does.
