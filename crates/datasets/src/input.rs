@@ -208,13 +208,15 @@ impl<'p> Input<'p> {
     }
 
     /// The bytes left in the stream, counted up to the cap: `Exactly(m)`, or `AtLeast(m)` when
-    /// the cap stopped the count.
+    /// the cap stopped the count (then `m` counts the bytes read plus the one that was
+    /// waiting).
     pub(crate) fn count_rest(&mut self) -> Result<Rest, DataError> {
         let before = self.read;
         match io::copy(self, &mut io::sink()) {
             Ok(_) => Ok(Rest::Exactly(self.read - before)),
+            // The cap stopped the count with at least one more byte waiting.
             Err(e) => match self.error(e) {
-                DataError::TooLarge { .. } => Ok(Rest::AtLeast(self.read - before)),
+                DataError::TooLarge { .. } => Ok(Rest::AtLeast(self.read - before + 1)),
                 other => Err(other),
             },
         }

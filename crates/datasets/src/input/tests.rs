@@ -85,7 +85,10 @@ fn count_rest_counts_up_to_the_cap() {
     let mut input = Input::new(Path::new("t"), &[0u8; 50][..], 20).expect("open");
     let mut head = Vec::new();
     assert_eq!(input.read_up_to(5, &mut head).expect("five"), 5);
-    assert_eq!(input.count_rest().expect("counted"), Rest::AtLeast(15));
+    assert_eq!(input.count_rest().expect("counted"), Rest::AtLeast(16));
+    let mut input = Input::new(Path::new("t"), &[0u8; 50][..], 5).expect("open");
+    assert_eq!(input.read_up_to(5, &mut head).expect("five"), 5);
+    assert_eq!(input.count_rest().expect("counted"), Rest::AtLeast(1));
     let mut input = Input::new(Path::new("t"), &[0u8; 10][..], 20).expect("open");
     assert_eq!(input.count_rest().expect("counted"), Rest::Exactly(10));
     assert!(matches!(input.read_up_to(11, &mut head), Err(DataError::DeclaredTooLarge { declared: 21, .. })));
