@@ -99,6 +99,11 @@ pub(crate) fn parse_idx<'p>(input: &mut Input<'p>) -> Result<IdxData<'p>, DataEr
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
         .filter(|c| c.checked_add(start).is_some())
         .ok_or_else(|| DataError::BadHeader { path: path.into(), detail: format!("dimensions {dims:?} overflow") })?;
+    // Dimensions with a zero hold nothing, however large the others: [4294967295, 0] would
+    // otherwise become a 4294967295 x 0 matrix, built row by row (found by fuzzing).
+    if dims.contains(&0) {
+        return Err(DataError::Empty { path: path.into() });
+    }
     let mut payload = Vec::new();
     let got = input.read_up_to(payload_len as u64, &mut payload)?;
     if got < payload_len as u64 {
@@ -157,7 +162,7 @@ impl IdxData<'_> {
 /// u8 files), each image flattened row-major. Returns `(images, rows, cols)`.
 ///
 /// # Errors
-/// [`DataError::Io`], [`DataError::Empty`], [`DataError::BadMagic`],
+/// [`DataError::Io`], [`DataError::Empty`] (also for a zero dimension), [`DataError::BadMagic`],
 /// [`DataError::UnsupportedDtype`], [`DataError::BadHeader`], [`DataError::Truncated`],
 /// [`DataError::ShapeMismatch`] (not 3-D, or trailing bytes), [`DataError::NonFinite`] (float
 /// files only).

@@ -54,7 +54,8 @@ impl Dtype {
 /// [`crate::DEFAULT_MAX_BYTES`] are read ([`crate::load_with`] takes another limit).
 ///
 /// # Errors
-/// [`DataError::Io`], [`DataError::Empty`], [`DataError::BadMagic`], [`DataError::BadHeader`],
+/// [`DataError::Io`], [`DataError::Empty`] (also for a shape with a zero),
+/// [`DataError::BadMagic`], [`DataError::BadHeader`],
 /// [`DataError::UnsupportedDtype`], [`DataError::ShapeMismatch`] (not 2-D, or trailing
 /// bytes), [`DataError::Truncated`], [`DataError::NonFinite`],
 /// [`DataError::DeclaredTooLarge`], [`DataError::GzipTrailingData`].
@@ -144,6 +145,11 @@ pub(crate) fn parse_npy(input: &mut Input<'_>, non_finite: NonFinite) -> Result<
         (Ok(n), Ok(d)) => (n, d),
         _ => return Err(bad_header(format!("shape ({n}, {d}) overflows"))),
     };
+    // An array without elements is empty, however many rows it claims: (10^12, 0) holds
+    // nothing, and building a 10^12 x 0 matrix would loop over the rows (found by fuzzing).
+    if n == 0 || d == 0 {
+        return Err(DataError::Empty { path: path.into() });
+    }
     let payload_len = n
         .checked_mul(d)
         .and_then(|c| c.checked_mul(dtype.size()))

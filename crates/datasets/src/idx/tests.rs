@@ -161,3 +161,13 @@ fn a_declared_size_above_the_cap_is_refused_before_reading() {
         other => panic!("expected Truncated, got {other:?}"),
     }
 }
+
+/// Found by fuzzing (the `idx` target hung on a 16-byte file): dimensions `[4294967295, 0]`
+/// have no payload, passed every size check, and the `4294967295 x 0` matrix was built row by
+/// row. A zero dimension means an empty file.
+#[test]
+fn fuzz_regression_zero_dimension_with_a_huge_other_is_empty() {
+    for dims in [&[u32::MAX, 0][..], &[0, 5, 5], &[0], &[7, 0, u32::MAX]] {
+        assert!(matches!(parse_mat(&header(0x08, dims)), Err(DataError::Empty { .. })), "{dims:?}");
+    }
+}

@@ -245,3 +245,14 @@ fn the_cap_is_checked_against_the_header_before_reading() {
     huge.extend_from_slice(&u32::MAX.to_le_bytes());
     assert!(matches!(parse(&huge), Err(DataError::BadHeader { .. })));
 }
+
+/// Found by fuzzing (the `npy` target hung): a shape with a zero and a huge other dimension
+/// has no payload, passed every size check, and building the `10^12 x 0` matrix looped over
+/// its rows. Such an array is empty.
+#[test]
+fn fuzz_regression_zero_dimension_with_a_huge_other_is_empty() {
+    for shape in ["(1000000000000, 0)", "(0, 1000000000000)", "(0, 0)", "(0, 3)"] {
+        let bytes = npy_bytes(&dict("<f8", false, shape), &[]);
+        assert!(matches!(parse(&bytes), Err(DataError::Empty { .. })), "{shape}: {:?}", parse(&bytes));
+    }
+}
