@@ -228,7 +228,7 @@ fn bytes_text(bytes: Option<u64>) -> String {
     }
 }
 
-/// `bytes` with a decimal SI prefix and three significant digits: `1.60 TB`.
+/// `bytes` with a decimal SI prefix and three decimals (`2.400 TB`), or in bytes below 1000.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut v = bytes as f64;
