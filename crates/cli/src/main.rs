@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use datasets::{GenerateOptions, Manifold};
+use datasets::{CsvOptions, DataError, GenerateOptions, Header, Manifold, human_bytes};
 use faer::MatRef;
 use intrinsic_dim::{CorrelationDimension, Estimate, Estimator, KnnGraph, Mle, Pca, TwoNn};
 use serde_json::json;
@@ -28,10 +28,11 @@ struct Cli {
 enum Command {
     /// Estimate the intrinsic dimension of the data in FILE.
     ///
-    /// FILE holds one sample per row: CSV/text (comma or whitespace separated, a header line
-    /// is detected), NumPy .npy (2-D), or IDX (MNIST; images are flattened), optionally
-    /// gzip-compressed. Exact k-nearest neighbours are searched once and shared by the
-    /// estimators.
+    /// FILE holds one sample per row: CSV/text (comma, semicolon or whitespace separated; a
+    /// header line is detected, see --header, and the decision is printed), NumPy .npy (2-D),
+    /// or IDX (MNIST; images are flattened), optionally gzip-compressed (several members
+    /// allowed). At most --max-bytes are read. Exact k-nearest neighbours are searched once
+    /// and shared by the estimators.
     ///
     /// Defaults follow scikit-dimension 0.5 (skdim.id): mle = MLE with k = 20 neighbours and
     /// the harmonic mean of the local estimates; twonn = TwoNN discarding the largest 10% of
@@ -63,12 +64,23 @@ struct IdArgs {
     /// Which estimator to run; `all` runs the four classical ones (not `flow`).
     #[arg(long, value_enum, default_value_t = Which::All)]
     estimator: Which,
-    /// Neighbours: MLE's k and CorrInt's k2 (with k1 = K / 2). Default 20, skdim's.
+    /// Neighbours: MLE's k and CorrInt's k2 (with k1 = K / 2). Default 20, skdim's. Only mle
+    /// and corrdim have a k: it is refused with twonn, lpca and flow alone, and noted with all.
     #[arg(long, value_parser = clap::value_parser!(u64).range(4..))]
     k: Option<u64>,
+    /// Whether the first line of a text file is a header: auto (a header when its fields are
+    /// not numbers, or are exactly 0,1,...,d-1 as pandas writes), yes, or no.
+    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
+    header: HeaderArg,
+    /// Most bytes to read from FILE (after decompression) and most memory for the neighbour
+    /// graph: a number with an optional K, M, G or T suffix (powers of 1024).
+    #[arg(long, value_parser = parse_size, default_value = "1G")]
+    max_bytes: u64,
     /// Print exactly one JSON object on stdout:
-    /// {"n", "d", "estimates": {name: value}, "seconds": {name: s}, "knn_seconds"}.
-    /// `seconds` are each estimator's own time; the shared neighbour search is `knn_seconds`.
+    /// {"n", "d", "estimates": {name: value}, "seconds": {name: s}, "knn_seconds",
+    ///  "text": {"delimiter", "header": [names] or null, "header_reason", "byte_order_mark"}}
+    /// (`text` only for text files). `seconds` are each estimator's own time; the shared
+    /// neighbour search is `knn_seconds`.
     #[arg(long, verbatim_doc_comment)]
     json: bool,
     /// Training steps of `--estimator flow` (its default, 10000; fewer can be wrong).
@@ -95,6 +107,43 @@ enum Which {
     Flow,
 }
 
+/// `--header`: how the first line of a text file is read.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum HeaderArg {
+    /// A header when its fields are not numbers or are exactly 0,1,...,d-1.
+    Auto,
+    /// The first line is a header.
+    Yes,
+    /// Every line is data.
+    No,
+}
+
+impl From<HeaderArg> for Header {
+    fn from(h: HeaderArg) -> Header {
+        match h {
+            HeaderArg::Auto => Header::Auto,
+            HeaderArg::Yes => Header::Yes,
+            HeaderArg::No => Header::No,
+        }
+    }
+}
+
+/// A byte count: digits with an optional `K`, `M`, `G` or `T` suffix (powers of 1024; a
+/// trailing `B` or `iB` is allowed).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_uppercase();
+    let t = t.strip_suffix("IB").or_else(|| t.strip_suffix('B')).unwrap_or(&t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K')) => (&t[..i], 10),
+        Some((i, 'M')) => (&t[..i], 20),
+        Some((i, 'G')) => (&t[..i], 30),
+        Some((i, 'T')) => (&t[..i], 40),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("{text:?} is not a size like 512M or 4G"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is more than 2^64 bytes"))
+}
+
 #[derive(clap::Args, Debug)]
 struct GenerateArgs {
     /// Generator name (see `mflow datasets`), e.g. swiss-roll, sphere-3, linear-2-in-10.
@@ -111,9 +160,28 @@ struct GenerateArgs {
     /// Embed into this many dimensions by a seeded random rotation.
     #[arg(long)]
     embed: Option<usize>,
-    /// Output file: .csv (with a header x1,x2,...) or .npy.
+    /// Output file: .csv (with a header x1,x2,...) or .npy, written atomically.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
+    /// Most memory the generator may allocate: a number with an optional K, M, G or T suffix
+    /// (powers of 1024). Larger requests are refused with the estimate.
+    #[arg(long, value_parser = parse_size, default_value = "1G")]
+    max_bytes: u64,
+}
+
+/// A data error as the command line should say it: the library's message, plus the flag
+/// that changes the outcome where there is one.
+fn data_error(e: DataError) -> anyhow::Error {
+    let hint = match &e {
+        DataError::TooLarge { .. } | DataError::DeclaredTooLarge { .. } | DataError::GenerateTooLarge { .. } => {
+            " (raise the limit with --max-bytes)"
+        }
+        DataError::MixedHeader { .. } => " (say --header yes or --header no)",
+        _ => "",
+    };
+    // DataError's message names the file and includes its cause: keep it as one message so
+    // the cause is not printed twice.
+    anyhow::anyhow!("{e}{hint}")
 }
 
 fn main() -> ExitCode {
@@ -198,33 +266,67 @@ fn estimate(data: MatRef<'_, f64>, ests: &[Box<dyn Estimator>], file: &Path) -> 
 }
 
 fn id(args: &IdArgs) -> anyhow::Result<()> {
-    // DataError's message names the file and includes its cause; flatten it so the cause is
-    // not printed twice.
-    let ds = datasets::load(&args.file).map_err(|e| anyhow::anyhow!("cannot read data: {e}"))?;
+    if args.estimator != Which::Flow && args.steps.is_some() {
+        bail!("--steps applies to --estimator flow only");
+    }
+    if let Some(k) = args.k {
+        match args.estimator {
+            Which::Mle | Which::Corrdim => {}
+            Which::All => eprintln!("note: --k {k} applies to mle and corrdim; twonn and lpca have no k"),
+            other => bail!(
+                "--k applies to mle and corrdim only; {} has no k",
+                other.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
+            ),
+        }
+    }
+    let opts = CsvOptions::default().header(args.header.into()).max_bytes(args.max_bytes);
+    let loaded = datasets::load_detailed(&args.file, &opts).map_err(|e| data_error(e).context("cannot read data"))?;
+    let ds = loaded.dataset;
     let (n, d) = (ds.data.nrows(), ds.data.ncols());
     if n == 0 || d == 0 {
         bail!("{}: the file holds no samples", args.file.display());
     }
-    if args.estimator != Which::Flow && args.steps.is_some() {
-        bail!("--steps applies to --estimator flow only");
-    }
     let ests = estimators(args.estimator, args.k, args.steps, args.seed)?;
+    let k = ests.iter().map(|e| e.neighbours()).max().unwrap_or(0);
+    if k > 0 && k < n {
+        let bytes = KnnGraph::bytes_needed(n, d, k);
+        if bytes.is_none_or(|b| b > args.max_bytes) {
+            bail!(
+                "{}: the neighbour graph of {n} points with k = {k} needs {}, above --max-bytes {} ({})",
+                args.file.display(),
+                bytes.map_or_else(|| "more than 2^64 bytes".to_owned(), |b| format!("{b} bytes ({})", human_bytes(b))),
+                args.max_bytes,
+                human_bytes(args.max_bytes)
+            );
+        }
+    }
     let run = estimate(ds.data.as_ref(), &ests, &args.file)?;
     if args.json {
         let estimates: serde_json::Map<String, serde_json::Value> =
             run.results.iter().map(|(name, e, _)| (name.clone(), json!(e.dimension))).collect();
         let seconds: serde_json::Map<String, serde_json::Value> =
             run.results.iter().map(|(name, _, s)| (name.clone(), json!(s))).collect();
-        let out = json!({
+        let mut out = json!({
             "n": n,
             "d": d,
             "estimates": estimates,
             "seconds": seconds,
             "knn_seconds": run.knn.map_or(0.0, |(_, s)| s),
         });
+        if let Some(layout) = &loaded.layout {
+            out["text"] = json!({
+                "delimiter": layout.delimiter.to_string(),
+                "header": layout.header,
+                "header_reason": format!("{:?}", layout.header_reason),
+                "byte_order_mark": layout.byte_order_mark,
+            });
+        }
         println!("{out}");
     } else {
         println!("{}: n = {n} samples, d = {d} dimensions", args.file.display());
+        if let Some(layout) = &loaded.layout {
+            println!("read as {layout}");
+        }
         println!("{:<10} {:>10} {:>10}", "estimator", "estimate", "seconds");
         for (name, e, s) in &run.results {
             println!("{name:<10} {:>10.4} {s:>10.4}", e.dimension);
@@ -262,9 +364,14 @@ fn datasets_list() {
 }
 
 fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
-    let m = Manifold::from_name(&args.name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let m = Manifold::from_name(&args.name).map_err(data_error)?;
     if !(args.noise >= 0.0 && args.noise.is_finite()) {
-        bail!("--noise must be a finite standard deviation >= 0, got {}", args.noise);
+        bail!("--noise must be a finite standard deviation >= 0, got {:e}", args.noise);
+    }
+    let path = &args.output;
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("csv" | "npy")) {
+        bail!("{}: the output name must end in .csv or .npy", path.display());
     }
     let n = usize::try_from(args.n).context("--n is too large")?;
     let mut opts = GenerateOptions::new(n, args.seed).noise(args.noise);
@@ -274,17 +381,13 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         }
         opts = opts.embed(dim);
     }
-    let ds = m.generate(&opts);
-    let path = &args.output;
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("csv") => {
-            let names: Vec<String> = (1..=ds.data.ncols()).map(|j| format!("x{j}")).collect();
-            let header: Vec<&str> = names.iter().map(String::as_str).collect();
-            datasets::write_csv(path, ds.data.as_ref(), Some(&header)).map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-        Some("npy") => datasets::write_npy(path, ds.data.as_ref()).map_err(|e| anyhow::anyhow!("{e}"))?,
-        _ => bail!("{}: the output name must end in .csv or .npy", path.display()),
+    let ds = m.try_generate(&opts, args.max_bytes).map_err(data_error)?;
+    if ext.as_deref() == Some("csv") {
+        let names: Vec<String> = (1..=ds.data.ncols()).map(|j| format!("x{j}")).collect();
+        let header: Vec<&str> = names.iter().map(String::as_str).collect();
+        datasets::write_csv(path, ds.data.as_ref(), Some(&header)).map_err(data_error)?;
+    } else {
+        datasets::write_npy(path, ds.data.as_ref()).map_err(data_error)?;
     }
     eprintln!(
         "wrote {} samples of {} (intrinsic dimension {}, {} columns) to {}",

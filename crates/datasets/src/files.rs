@@ -1,16 +1,18 @@
-//! `load`: read any supported data file by its name, plus the byte-level helpers the format
-//! modules share (transparent gzip, row-major to column-major copies, the non-finite policy).
+//! `load`: read any supported data file by its name (or any stream, by a named format), plus
+//! the helpers the format modules share (atomic writes, row-major to column-major copies, the
+//! non-finite policy).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use faer::Mat;
 use flate2::Compression;
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
-use crate::csv::{CsvOptions, parse_text};
+use crate::csv::{CsvOptions, TextLayout, parse_text};
+use crate::input::Input;
 use crate::{DataError, Dataset, idx, npy};
 
 /// What a reader does with NaN and infinite values.
@@ -53,11 +55,24 @@ impl Format {
     }
 }
 
+/// A file read by [`load_detailed`]: the data set, the format it was read as and, for text,
+/// what the reader decided about its delimiter and header.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The data.
+    pub dataset: Dataset,
+    /// The format, from the file name.
+    pub format: Format,
+    /// For text files, the delimiter and header decisions (`None` for binary formats).
+    pub layout: Option<TextLayout>,
+}
+
 /// Read a data file, choosing the reader from its name (see [`Format`]): text files with
-/// [`CsvOptions::default`] (comma or whitespace separated, header detected), NPY (2-D
-/// f32/f64/u8), IDX (`n x d0 x d1 ...` becomes `n x (d0 d1 ...)`). Gzip-compressed content is
-/// decompressed whatever the name. Non-finite values are rejected. The data set is named after
-/// the file stem and has no known intrinsic dimension.
+/// [`CsvOptions::default`] (delimiter and header detected), NPY (2-D f32/f64/u8), IDX
+/// (`n x d0 x d1 ...` becomes `n x (d0 d1 ...)`). Gzip-compressed content (every member of a
+/// multi-member file) is decompressed whatever the name. At most
+/// [`crate::DEFAULT_MAX_BYTES`] are read; non-finite values are rejected. The data set is
+/// named after the file stem and has no known intrinsic dimension.
 ///
 /// # Errors
 /// [`DataError::UnknownFormat`] for an unrecognised name, otherwise whatever the reader
@@ -66,26 +81,50 @@ pub fn load(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
     load_with(path, &CsvOptions::default())
 }
 
-/// [`load`] with options: all of `opts` applies to text files, and `opts.non_finite` to
-/// every format.
+/// [`load`] with options: all of `opts` applies to text files, and `opts.non_finite` and
+/// `opts.max_bytes` to every format.
 ///
 /// # Errors
 /// As [`load`].
 pub fn load_with(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    load_detailed(path, opts).map(|l| l.dataset)
+}
+
+/// [`load_with`], also returning the format and, for text, the [`TextLayout`] (so a program
+/// can say whether it skipped a header).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_detailed(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Loaded, DataError> {
     let path = path.as_ref();
     let format = Format::from_path(path).ok_or_else(|| DataError::UnknownFormat { path: path.into() })?;
-    let bytes = read_bytes(path)?;
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    load_reader(file, format, path, opts)
+}
+
+/// Read a data set of `format` from any byte stream (a pipe, a buffer): gunzipped when it
+/// starts with the gzip magic, at most `opts.max_bytes` bytes. `path` names the source in
+/// errors and, through its stem, the data set.
+///
+/// # Errors
+/// As [`load`], less [`DataError::UnknownFormat`].
+pub fn load_reader(reader: impl Read, format: Format, path: &Path, opts: &CsvOptions) -> Result<Loaded, DataError> {
+    let mut input = Input::new(path, reader, opts.max_bytes)?;
     let name = file_stem(path);
-    match format {
-        Format::Text => parse_text(path, &bytes, opts, name),
-        Format::Npy => Ok(Dataset::new(name, npy::parse_npy(path, &bytes, opts.non_finite)?)),
-        Format::Idx => {
-            let view = idx::parse_idx(path, &bytes)?;
-            let n = view.dims[0];
-            let d = view.dims[1..].iter().product();
-            Ok(Dataset::new(name, view.to_mat(n, d, opts.non_finite)?))
+    let (dataset, layout) = match format {
+        Format::Text => {
+            let (ds, layout) = parse_text(&mut input, opts, name)?;
+            (ds, Some(layout))
         }
-    }
+        Format::Npy => (Dataset::new(name, npy::parse_npy(&mut input, opts.non_finite)?), None),
+        Format::Idx => {
+            let idx = idx::parse_idx(&mut input)?;
+            let n = idx.dims[0];
+            let d = idx.dims[1..].iter().product();
+            (Dataset::new(name, idx.to_mat(n, d, opts.non_finite)?), None)
+        }
+    };
+    Ok(Loaded { dataset, format, layout })
 }
 
 /// The file name without directories, a `.gz` suffix and the last extension.
@@ -98,42 +137,44 @@ pub(crate) fn file_stem(path: &Path) -> String {
     }
 }
 
-/// The whole content of `path`, gunzipped when it starts with the gzip magic `1f 8b`.
-pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    gunzip_if_needed(path, raw)
-}
-
-/// `raw`, gunzipped when it starts with the gzip magic `1f 8b`.
-pub(crate) fn gunzip_if_needed(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>, DataError> {
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| DataError::io(path, e))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
-}
-
-/// Write `path` through `body`, gzip-compressed when the name ends in `.gz`.
+/// Write `path` through `body`, gzip-compressed when the name ends in `.gz`, atomically: the
+/// bytes go to a new temporary file in the same directory (`.NAME.PID.N.tmp`), which is
+/// flushed to disk and then renamed over `path`. A process killed midway leaves at most the
+/// temporary file, never a truncated file under the final name; on an error the temporary
+/// file is removed.
 pub(crate) fn write_with(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), DataError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| DataError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let tmp = path.with_file_name(tmp_name);
+    let gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     let run = || -> std::io::Result<()> {
-        let file = BufWriter::new(File::create(path)?);
-        let gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        let file = File::options().write(true).create_new(true).open(&tmp)?;
+        let mut out = BufWriter::new(file);
         if gz {
-            let mut enc = GzEncoder::new(file, Compression::default());
+            let mut enc = GzEncoder::new(&mut out, Compression::default());
             body(&mut enc)?;
-            enc.finish()?.flush()
+            enc.finish()?;
         } else {
-            let mut file = file;
-            body(&mut file)?;
-            file.flush()
+            body(&mut out)?;
         }
+        let file = out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
     };
-    run().map_err(|e| DataError::io(path, e))
+    run().map_err(|e| {
+        // The temporary file may not exist (create failed); nothing else to do about it.
+        let _ = std::fs::remove_file(&tmp);
+        DataError::io(path, e)
+    })
 }
 
 /// Rows of a row-major `n x d` buffer copied into a column-major `Mat`, in blocks of rows so
@@ -170,5 +211,48 @@ pub(crate) fn check_finite(path: &Path, m: &Mat<f64>, policy: NonFinite) -> Resu
     match first {
         Some((i, j, value)) => Err(DataError::NonFinite { path: path.into(), row: i + 1, col: j + 1, value }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The files in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("listable")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Issue 16, item 9: a write that fails midway (as a killed process would stop) leaves the
+    /// previous file untouched under the final name and no temporary file behind; a write that
+    /// succeeds replaces the file whole.
+    #[test]
+    fn writes_are_atomic() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.csv");
+        for name in ["x.csv", "x.csv.gz"] {
+            let path = dir.path().join(name);
+            write_with(&path, |w| w.write_all(b"old\n")).expect("first write");
+            let err = write_with(&path, |w| {
+                w.write_all(&[b'1'; 100_000])?;
+                Err(std::io::Error::other("interrupted"))
+            });
+            assert!(matches!(err, Err(DataError::Io { path: ref p, .. }) if *p == path), "{err:?}");
+            let back = crate::read_csv(&path, &crate::CsvOptions::default().header(crate::Header::No));
+            assert!(matches!(back, Err(DataError::NonNumeric { ref field, .. }) if field == "old"), "{back:?}");
+        }
+        assert_eq!(listing(dir.path()), ["x.csv", "x.csv.gz"]);
+        write_with(&path, |w| w.write_all(b"1,2\n")).expect("second write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"1,2\n");
+        assert_eq!(listing(dir.path()), ["x.csv", "x.csv.gz"]);
+        // A missing directory is an I/O error naming the final path.
+        let missing = dir.path().join("no/such/dir/y.npy");
+        let err = crate::write_npy(&missing, faer::Mat::<f64>::zeros(1, 1).as_ref());
+        assert!(matches!(err, Err(DataError::Io { path: ref p, .. }) if *p == missing), "{err:?}");
     }
 }

@@ -1,5 +1,6 @@
-//! IDX files (the MNIST / Fashion-MNIST format), optionally gzip-compressed: readers for image
-//! and label files and u8 writers for tests and benchmarks.
+//! IDX files (the MNIST / Fashion-MNIST format), optionally gzip-compressed: streaming readers
+//! for image and label files (the header checked before the payload is read) and u8 writers
+//! for tests and benchmarks.
 //!
 //! Layout: bytes `0 0 T N`, then `N` big-endian u32 dimensions, then the elements in row-major
 //! order, big-endian; `T` is `0x08` u8, `0x09` i8, `0x0B` i16, `0x0C` i32, `0x0D` f32,
@@ -10,7 +11,8 @@ use std::path::Path;
 use faer::Mat;
 
 use crate::DataError;
-use crate::files::{NonFinite, check_finite, mat_from_row_major, read_bytes, write_with};
+use crate::files::{NonFinite, check_finite, mat_from_row_major, write_with};
+use crate::input::{DEFAULT_MAX_BYTES, Input, Rest};
 
 /// Element types of IDX files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,36 +48,36 @@ impl IdxType {
     }
 }
 
-/// A parsed IDX header with a borrowed, length-checked payload.
+/// A parsed IDX file: its element type, dimensions and length-checked payload.
 #[derive(Debug)]
-pub(crate) struct IdxView<'a> {
-    path: &'a Path,
+pub(crate) struct IdxData<'p> {
+    path: &'p Path,
     dtype: IdxType,
     /// The dimensions, at least one.
     pub dims: Vec<usize>,
-    payload: &'a [u8],
+    payload: Vec<u8>,
 }
 
-/// Parse and validate an IDX header; `path` only names the file in errors.
-pub(crate) fn parse_idx<'a>(path: &'a Path, bytes: &'a [u8]) -> Result<IdxView<'a>, DataError> {
+/// Parse an IDX stream: the header first, then exactly the bytes it implies (refusing more
+/// than the cap before reading them), then nothing.
+pub(crate) fn parse_idx<'p>(input: &mut Input<'p>) -> Result<IdxData<'p>, DataError> {
+    let path = input.path();
+    let mut bytes = Vec::with_capacity(64);
+    input.read_up_to(4, &mut bytes)?;
     if bytes.is_empty() {
         return Err(DataError::Empty { path: path.into() });
     }
     let short = bytes.len().min(2);
     if bytes[..short] != [0, 0][..short] {
-        return Err(DataError::BadMagic {
-            path: path.into(),
-            expected: "00 00 <type> <ndim>",
-            found: bytes[..bytes.len().min(8)].to_vec(),
-        });
+        return Err(DataError::BadMagic { path: path.into(), expected: "00 00 <type> <ndim>", found: bytes.clone() });
     }
-    let truncated = |expected: usize| DataError::Truncated {
+    let truncated = |expected: usize, found: usize| DataError::Truncated {
         path: path.into(),
         expected: expected as u64,
-        found: bytes.len() as u64,
+        found: found as u64,
     };
     if bytes.len() < 4 {
-        return Err(truncated(4));
+        return Err(truncated(4, bytes.len()));
     }
     let dtype = IdxType::from_code(bytes[2]).ok_or_else(|| DataError::UnsupportedDtype {
         path: path.into(),
@@ -86,32 +88,41 @@ pub(crate) fn parse_idx<'a>(path: &'a Path, bytes: &'a [u8]) -> Result<IdxView<'
         return Err(DataError::BadHeader { path: path.into(), detail: "zero dimensions".into() });
     }
     let start = 4 + 4 * ndim;
+    input.read_up_to(4 * ndim as u64, &mut bytes)?;
     if bytes.len() < start {
-        return Err(truncated(start));
+        return Err(truncated(start, bytes.len()));
     }
     let dims: Vec<usize> =
         bytes[4..start].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
-    let need = dims
+    let payload_len = dims
         .iter()
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
-        .and_then(|c| c.checked_add(start))
+        .filter(|c| c.checked_add(start).is_some())
         .ok_or_else(|| DataError::BadHeader { path: path.into(), detail: format!("dimensions {dims:?} overflow") })?;
-    if bytes.len() < need {
-        return Err(truncated(need));
+    // Dimensions with a zero hold nothing, however large the others: [4294967295, 0] would
+    // otherwise become a 4294967295 x 0 matrix, built row by row (found by fuzzing).
+    if dims.contains(&0) {
+        return Err(DataError::Empty { path: path.into() });
     }
-    if bytes.len() > need {
+    let mut payload = Vec::new();
+    let got = input.read_up_to(payload_len as u64, &mut payload)?;
+    if got < payload_len as u64 {
+        return Err(truncated(start + payload_len, start + payload.len()));
+    }
+    let rest = input.count_rest()?;
+    if rest != Rest::Exactly(0) {
         return Err(DataError::ShapeMismatch {
             path: path.into(),
-            detail: format!("{} bytes after the array of dimensions {dims:?}", bytes.len() - need),
+            detail: format!("{rest} bytes after the array of dimensions {dims:?}"),
         });
     }
-    Ok(IdxView { path, dtype, dims, payload: &bytes[start..] })
+    Ok(IdxData { path, dtype, dims, payload })
 }
 
-impl IdxView<'_> {
+impl IdxData<'_> {
     /// The elements as an `n x d` matrix (`n d` must equal the element count).
     pub(crate) fn to_mat(&self, n: usize, d: usize, non_finite: NonFinite) -> Result<Mat<f64>, DataError> {
-        let p = self.payload;
+        let p = self.payload.as_slice();
         debug_assert_eq!(n * d * self.dtype.size(), p.len());
         let m = match self.dtype {
             IdxType::U8 => mat_from_row_major(n, d, |k| f64::from(p[k])),
@@ -151,14 +162,13 @@ impl IdxView<'_> {
 /// u8 files), each image flattened row-major. Returns `(images, rows, cols)`.
 ///
 /// # Errors
-/// [`DataError::Io`], [`DataError::Empty`], [`DataError::BadMagic`],
+/// [`DataError::Io`], [`DataError::Empty`] (also for a zero dimension), [`DataError::BadMagic`],
 /// [`DataError::UnsupportedDtype`], [`DataError::BadHeader`], [`DataError::Truncated`],
 /// [`DataError::ShapeMismatch`] (not 3-D, or trailing bytes), [`DataError::NonFinite`] (float
 /// files only).
 pub fn read_idx_images(path: impl AsRef<Path>) -> Result<(Mat<f64>, usize, usize), DataError> {
     let path = path.as_ref();
-    let bytes = read_bytes(path)?;
-    let view = parse_idx(path, &bytes)?;
+    let view = parse_idx(&mut Input::open(path, DEFAULT_MAX_BYTES)?)?;
     view.expect_ndim(3, "images")?;
     let (n, rows, cols) = (view.dims[0], view.dims[1], view.dims[2]);
     Ok((view.to_mat(n, rows * cols, NonFinite::Reject)?, rows, cols))
@@ -171,8 +181,7 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<(Mat<f64>, usize, usize
 /// As [`read_idx_images`], with [`DataError::ShapeMismatch`] unless the file is 1-D.
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<f64>, DataError> {
     let path = path.as_ref();
-    let bytes = read_bytes(path)?;
-    let view = parse_idx(path, &bytes)?;
+    let view = parse_idx(&mut Input::open(path, DEFAULT_MAX_BYTES)?)?;
     view.expect_ndim(1, "labels")?;
     Ok(view.to_mat(view.dims[0], 1, NonFinite::Reject)?.col_as_slice(0).to_vec())
 }

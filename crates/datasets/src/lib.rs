@@ -6,8 +6,11 @@
 //!   ambient noise and random-rotation embedding ([`GenerateOptions`]) and exact
 //!   off-manifold errors ([`Manifold::manifold_error`]).
 //! - Files: [`load`] dispatches on the name to [`read_csv`], [`read_npy`] or the IDX
-//!   readers ([`read_idx_images`], [`read_idx_labels`]); gzip is handled transparently.
-//!   Every data-dependent failure is a [`DataError`] naming the file, row and column.
+//!   readers ([`read_idx_images`], [`read_idx_labels`]); gzip (every member of a
+//!   multi-member file) is handled transparently, reading stops at a cap
+//!   ([`DEFAULT_MAX_BYTES`], [`CsvOptions::max_bytes`]) and binary headers are checked before
+//!   their payload is read. Every data-dependent failure is a [`DataError`] naming the file,
+//!   row and column. Writers replace their file atomically (temporary file, then rename).
 //! - Real data: [`digits`] (embedded) and [`mnist`] (from a directory the caller names).
 //! - With the `nalgebra` feature, conversions to and from `nalgebra::DMatrix`.
 //!
@@ -41,16 +44,20 @@ mod csv;
 mod error;
 mod files;
 mod idx;
+mod input;
 #[cfg(feature = "nalgebra")]
 mod interop;
 mod manifold;
 mod npy;
 mod real;
 
-pub use crate::csv::{CsvOptions, Delimiter, Header, LabelColumn, read_csv, write_csv};
-pub use crate::error::{DataError, Result};
-pub use crate::files::{Format, NonFinite, load, load_with};
+pub use crate::csv::{
+    CsvOptions, Delimiter, Header, HeaderReason, LabelColumn, TextLayout, read_csv, read_csv_with_layout, write_csv,
+};
+pub use crate::error::{DataError, Result, human_bytes};
+pub use crate::files::{Format, Loaded, NonFinite, load, load_detailed, load_reader, load_with};
 pub use crate::idx::{read_idx_images, read_idx_labels, write_idx_images, write_idx_labels, write_idx_u8};
+pub use crate::input::DEFAULT_MAX_BYTES;
 #[cfg(feature = "nalgebra")]
 pub use crate::interop::{from_dmatrix, to_dmatrix};
 pub use crate::manifold::{

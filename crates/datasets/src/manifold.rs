@@ -207,7 +207,11 @@ impl Manifold {
             return Ok(m);
         }
         if let Some(k) = lower.strip_prefix("sphere-") {
-            return Ok(Manifold::Sphere { k: parse_dim(k)? });
+            let k = parse_dim(k)?;
+            if k == usize::MAX {
+                return Err(unknown(format!("sphere-{k} would have {k} + 1 ambient dimensions")));
+            }
+            return Ok(Manifold::Sphere { k });
         }
         let sub = |rest: &str| -> Result<(usize, usize), DataError> {
             let (k, d) = rest.split_once("-in-").ok_or_else(|| unknown("expected the form NAME-K-in-D".into()))?;
@@ -409,6 +413,9 @@ impl Manifold {
     /// generating parameter of [`Manifold::sample_with_params`] (the brightness for fading
     /// squares) and `intrinsic_dim` is `Some(k)`.
     ///
+    /// For settings that come from a user, [`Manifold::try_generate`] checks them, the memory
+    /// they need and the finiteness of the result instead of panicking or returning infinities.
+    ///
     /// # Panics
     /// If `noise_std` is negative or not finite, if `embed_dim` is smaller than the native
     /// ambient dimension, or as [`Manifold::sample`] does.
@@ -438,6 +445,63 @@ impl Manifold {
             }
         }
         Dataset { name: self.name(), data, intrinsic_dim: Some(self.intrinsic_dim()), labels }
+    }
+
+    /// An upper estimate of the memory [`Manifold::generate`] allocates for `opts`, in bytes
+    /// (`None` when it exceeds `u64`): with `d` the native ambient dimension and `D` the
+    /// embedding dimension, `8 (n d + n)` for the points and parameters, plus
+    /// `8 (n k + d k + n d)` for the basis, coordinates and product of a linear subspace or
+    /// hypercube, plus `8 (D d + n D)` for an embedding's frame and product.
+    pub fn bytes_needed(&self, opts: &GenerateOptions) -> Option<u64> {
+        let (n, d) = (opts.n as u64, self.ambient_dim() as u64);
+        let mul = |a: u64, b: u64| a.checked_mul(b);
+        let mut words = mul(n, d)?.checked_add(n)?;
+        if let Manifold::LinearSubspace { k, .. } | Manifold::Hypercube { k, .. } = *self {
+            let k = k as u64;
+            words = words.checked_add(mul(n, k)?)?.checked_add(mul(d, k)?)?.checked_add(mul(n, d)?)?;
+        }
+        if let Some(big) = opts.embed_dim {
+            let big = big as u64;
+            words = words.checked_add(mul(big, d)?)?.checked_add(mul(n, big)?)?;
+        }
+        words.checked_mul(8)
+    }
+
+    /// [`Manifold::generate`] for settings that come from a user: checks them first, refuses
+    /// to allocate more than `max_bytes` (see [`Manifold::bytes_needed`];
+    /// [`crate::DEFAULT_MAX_BYTES`] is a reasonable cap), and refuses a result holding a
+    /// non-finite value (noise so large that samples overflow).
+    ///
+    /// # Errors
+    /// [`DataError::InvalidNoise`], [`DataError::EmbedTooSmall`],
+    /// [`DataError::GenerateTooLarge`] (with the estimate), [`DataError::GeneratedNonFinite`]
+    /// (the first offending entry in row-major order).
+    pub fn try_generate(&self, opts: &GenerateOptions, max_bytes: u64) -> Result<Dataset, DataError> {
+        if !(opts.noise_std.is_finite() && opts.noise_std >= 0.0) {
+            return Err(DataError::InvalidNoise { noise_std: opts.noise_std });
+        }
+        if let Some(embed) = opts.embed_dim.filter(|&e| e < self.ambient_dim()) {
+            return Err(DataError::EmbedTooSmall { name: self.name(), native: self.ambient_dim(), embed });
+        }
+        let bytes = self.bytes_needed(opts);
+        if bytes.is_none_or(|b| b > max_bytes) {
+            return Err(DataError::GenerateTooLarge { name: self.name(), bytes, limit: max_bytes });
+        }
+        let ds = self.generate(opts);
+        let x = ds.data.as_ref();
+        // The first non-finite entry in row-major order: the smallest (row, column) among each
+        // column's first.
+        let bad = (0..x.ncols()).filter_map(|j| x.col(j).iter().position(|v| !v.is_finite()).map(|i| (i, j))).min();
+        if let Some((i, j)) = bad {
+            return Err(DataError::GeneratedNonFinite {
+                name: self.name(),
+                row: i + 1,
+                col: j + 1,
+                value: x[(i, j)],
+                noise_std: opts.noise_std,
+            });
+        }
+        Ok(ds)
     }
 
     /// The distance of each row of `x` (`n x d`, native coordinates) to the manifold, where

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::csv::{CsvOptions, Header, LabelColumn, parse_text};
-use crate::files::gunzip_if_needed;
+use crate::csv::{CsvOptions, Header, LabelColumn};
+use crate::files::{Format, load_reader};
 use crate::idx::{read_idx_images, read_idx_labels};
 use crate::{DataError, Dataset};
 
@@ -16,10 +16,12 @@ const DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
 /// `0..=16` of 8 x 8 images flattened row-major, with the digit `0..=9` as labels.
 pub fn digits() -> Dataset {
     let path = Path::new("<embedded digits.csv.gz>");
-    let opts = CsvOptions::default().header(Header::Absent).labels(LabelColumn::Last);
-    gunzip_if_needed(path, DIGITS_CSV_GZ.to_vec())
-        .and_then(|bytes| parse_text(path, &bytes, &opts, "digits".into()))
+    let opts = CsvOptions::default().header(Header::No).labels(LabelColumn::Last);
+    let mut ds = load_reader(DIGITS_CSV_GZ, Format::Text, path, &opts)
         .expect("the embedded digits file parses (checked by the crate's tests)")
+        .dataset;
+    ds.name = "digits".into();
+    ds
 }
 
 /// Which half of MNIST to load.

@@ -3,7 +3,8 @@
 
 use faer::MatRef;
 
-use crate::{Algorithm, Estimate, EstimateError, Estimator, KnnGraph, check, count_pairs_within};
+use crate::knn::count_pairs_in_units;
+use crate::{Algorithm, Estimate, EstimateError, Estimator, KnnGraph, check};
 
 /// Correlation dimension between the `k1`-th and `k2`-th neighbour scales.
 ///
@@ -12,6 +13,10 @@ use crate::{Algorithm, Estimate, EstimateError, Estimator, KnnGraph, check, coun
 /// n^2` over ordered pairs, and
 ///
 /// `d = (ln C(r_2) - ln C(r_1)) / ln(r_2 / r_1)`.
+///
+/// The diagnostics `r1` and `r2` are in the data's units (infinite or zero if the data's
+/// scale puts them outside `f64`; the estimate is computed in the graph's units and is not
+/// affected).
 ///
 /// Unlike skdim, which shrinks `k1` and `k2` with a warning when `k2 >= n`, this returns
 /// [`EstimateError::TooFewSamples`]; a zero radius or empty count is
@@ -74,7 +79,8 @@ impl Estimator for CorrelationDimension {
                 self.k1, self.k2
             )));
         }
-        let counts = count_pairs_within(data, &[r1, r2], Algorithm::Auto)?;
+        let unit = graph.unit_exponent();
+        let counts = count_pairs_in_units(data, &[r1, r2], unit, Algorithm::Auto)?;
         let n2 = (n as f64) * (n as f64);
         let (c1, c2) = (counts[0] as f64 / n2, counts[1] as f64 / n2);
         if counts[0] == 0 {
@@ -83,7 +89,12 @@ impl Estimator for CorrelationDimension {
         Ok(Estimate {
             dimension: (c2.ln() - c1.ln()) / (r2 / r1).ln(),
             local: None,
-            diagnostics: vec![("r1".into(), r1), ("r2".into(), r2), ("c1".into(), c1), ("c2".into(), c2)],
+            diagnostics: vec![
+                ("r1".into(), check::times_pow2(r1, unit)),
+                ("r2".into(), check::times_pow2(r2, unit)),
+                ("c1".into(), c1),
+                ("c2".into(), c2),
+            ],
         })
     }
 }

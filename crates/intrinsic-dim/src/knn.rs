@@ -7,6 +7,12 @@
 //! the lower index and the graph is the same for every thread count and algorithm (up to the
 //! order of exact ties in distance, which the index fixes).
 //!
+//! Distances are computed on the data divided by a power of two `2^e` chosen from its largest
+//! entry (`e = 0` for data between `2^-250` and `2^250` in magnitude; see
+//! [`KnnGraph::unit_exponent`]): the division is exact, so the graph of data scaled by any
+//! power of two is the same graph with its distances exactly scaled, and no square overflows
+//! (data near `1e300`) or underflows (data near `1e-300`) on the way.
+//!
 //! Distances in the graph are always computed directly, `sqrt(sum_j (x_j - y_j)^2)`. The blocked
 //! algorithm first ranks candidates with `|x|^2 + |y|^2 - 2 x.y` from a matrix product, keeps a
 //! few more than `k`, recomputes their distances directly and certifies the result with a
@@ -69,12 +75,16 @@ impl Algorithm {
 /// Euclidean distances, sorted by `(distance, index)`.
 ///
 /// Row `i` holds `N_1(i), ..., N_k(i)` with `r_1(i) <= ... <= r_k(i)`,
-/// `r_j(i) = |x_i - x_{N_j(i)}|_2`. Built once, shared by every estimator that needs `k' <= k`
-/// neighbours: they read the first `k'` of each row.
+/// `r_j(i) = |x_i - x_{N_j(i)}|_2 / 2^e`, in units of `2^e` with `e` =
+/// [`unit_exponent`](KnnGraph::unit_exponent): 0 (the data's own units) unless the data's
+/// largest entry lies outside `[2^-250, 2^250]`. Built once, shared by every estimator that
+/// needs `k' <= k` neighbours: they read the first `k'` of each row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnnGraph {
     n: usize,
     k: usize,
+    /// Distances are in units of `2^unit_exp`.
+    unit_exp: i32,
     /// `n x k`, row-major: neighbour indices.
     indices: Vec<usize>,
     /// `n x k`, row-major: neighbour distances.
@@ -84,7 +94,7 @@ pub struct KnnGraph {
 impl KnnGraph {
     /// The `k` nearest neighbours of every row of `data` (`n x d`), with [`Algorithm::Auto`].
     ///
-    /// Errors: [`EstimateError::TooFewSamples`] when `n < k + 1`,
+    /// Errors: [`EstimateError::TooFewSamples`] when `n < k + 1` (also for `k = usize::MAX`),
     /// [`EstimateError::NonFinite`] for a NaN or infinite entry.
     ///
     /// # Panics
@@ -102,7 +112,7 @@ impl KnnGraph {
     #[track_caller]
     pub fn build_with(data: MatRef<'_, f64>, k: usize, algorithm: Algorithm) -> Result<Self, EstimateError> {
         assert!(k > 0, "a neighbour graph needs k >= 1");
-        crate::check::samples(data, k + 1)?;
+        crate::check::samples(data, k.saturating_add(1))?;
         crate::check::finite(data)?;
         let (n, d) = (data.nrows(), data.ncols());
         let rows = RowMajor::new(data);
@@ -110,11 +120,24 @@ impl KnnGraph {
             Algorithm::KdTree => kdtree::knn(&rows, k),
             _ => brute::knn(&rows, k),
         };
-        Ok(KnnGraph { n, k, indices, distances })
+        Ok(KnnGraph { n, k, unit_exp: rows.exp, indices, distances })
+    }
+
+    /// An upper estimate of the memory [`build`](KnnGraph::build) allocates for `n` points in
+    /// `d` dimensions and `k` neighbours, in bytes (`None` beyond `u64`): the graph's indices
+    /// and distances (`16 n k`), a row-major copy of the data (`8 n d`), and the search's
+    /// candidate lists (about `16 n (k + 16)` more).
+    pub fn bytes_needed(n: usize, d: usize, k: usize) -> Option<u64> {
+        let (n, d, k) = (n as u64, d as u64, k as u64);
+        let graph = n.checked_mul(k)?.checked_mul(16)?;
+        let copy = n.checked_mul(d)?.checked_mul(8)?;
+        let lists = n.checked_mul(k.checked_add(16)?)?.checked_mul(16)?;
+        graph.checked_add(copy)?.checked_add(lists)
     }
 
     /// Assemble a graph from precomputed neighbour lists (`n x k`, row-major), e.g. from
-    /// another library. Rows must be sorted by distance and exclude the point itself.
+    /// another library, with distances in the data's units (unit exponent 0). Rows must be
+    /// sorted by distance and exclude the point itself.
     ///
     /// # Panics
     /// If the lengths are not `n * k`, a row is not sorted, or a distance is negative or NaN.
@@ -126,7 +149,15 @@ impl KnnGraph {
             assert!(row.iter().all(|&r| r >= 0.0), "distances must be non-negative");
             assert!(row.windows(2).all(|w| w[0] <= w[1]), "each row must be sorted by distance");
         }
-        KnnGraph { n, k, indices, distances }
+        KnnGraph { n, k, unit_exp: 0, indices, distances }
+    }
+
+    /// The exponent `e` of the graph's distance unit `2^e` (see [`KnnGraph`]): 0 unless the
+    /// data's largest entry lies outside `[2^-250, 2^250]`. A distance `r` of the graph is
+    /// `r 2^e` in the data's units (which may overflow or underflow `f64` for extreme data;
+    /// ratios of distances never do).
+    pub fn unit_exponent(&self) -> i32 {
+        self.unit_exp
     }
 
     /// Number of points `n`.
@@ -139,7 +170,8 @@ impl KnnGraph {
         self.k
     }
 
-    /// Sorted distances `r_1(i) <= ... <= r_k(i)` of point `i` to its neighbours.
+    /// Sorted distances `r_1(i) <= ... <= r_k(i)` of point `i` to its neighbours, in units of
+    /// `2^`[`unit_exponent`](KnnGraph::unit_exponent).
     ///
     /// # Panics
     /// If `i >= n`.
@@ -167,7 +199,13 @@ impl KnnGraph {
         fn take<T: Copy>(v: &[T], from: usize, to: usize) -> Vec<T> {
             v.chunks(from).flat_map(|row| row[..to].iter().copied()).collect()
         }
-        KnnGraph { n: self.n, k, indices: take(&self.indices, self.k, k), distances: take(&self.distances, self.k, k) }
+        KnnGraph {
+            n: self.n,
+            k,
+            unit_exp: self.unit_exp,
+            indices: take(&self.indices, self.k, k),
+            distances: take(&self.distances, self.k, k),
+        }
     }
 }
 
@@ -181,13 +219,29 @@ pub fn count_pairs_within(
     radii: &[f64],
     algorithm: Algorithm,
 ) -> Result<Vec<u64>, EstimateError> {
+    count_pairs_in_units(data, radii, 0, algorithm)
+}
+
+/// [`count_pairs_within`] with the radii in units of `2^unit_exp` (a [`KnnGraph`]'s units).
+pub(crate) fn count_pairs_in_units(
+    data: MatRef<'_, f64>,
+    radii: &[f64],
+    unit_exp: i32,
+    algorithm: Algorithm,
+) -> Result<Vec<u64>, EstimateError> {
     crate::check::finite(data)?;
     let (n, d) = (data.nrows(), data.ncols());
     if n < 2 || radii.is_empty() {
         return Ok(vec![0; radii.len()]);
     }
     let rows = RowMajor::new(data);
-    let radii: Vec<Radius> = radii.iter().map(|&r| Radius { r, r2: r * r }).collect();
+    let radii: Vec<Radius> = radii
+        .iter()
+        .map(|&r| {
+            let r = crate::check::times_pow2(r, unit_exp - rows.exp);
+            Radius { r, r2: r * r }
+        })
+        .collect();
     Ok(match algorithm.resolve(n, d) {
         Algorithm::KdTree => kdtree::count_pairs(&rows, &radii),
         _ => brute::count_pairs(&rows, &radii),
@@ -216,12 +270,14 @@ impl Radius {
     }
 }
 
-/// The data copied row-major (direct distances are computed from these raw values, as
-/// scikit-learn's trees do), with the column means (the distance products use centred data:
-/// distances are unchanged, and the products lose less precision).
+/// The data divided by `2^exp` (see [`crate::check::working_exponent`]; `exp = 0` for data
+/// of ordinary magnitude) and copied row-major (direct distances are computed from these
+/// values, as scikit-learn's trees do), with the column means (the distance products use
+/// centred data: distances are unchanged, and the products lose less precision).
 pub(crate) struct RowMajor {
     n: usize,
     d: usize,
+    exp: i32,
     x: Vec<f64>,
     mean: Vec<f64>,
 }
@@ -230,18 +286,20 @@ impl RowMajor {
     fn new(data: MatRef<'_, f64>) -> Self {
         const ROWS: usize = 32;
         let (n, d) = (data.nrows(), data.ncols());
-        let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| data[(i, j)]).sum::<f64>() / n as f64).collect();
+        let exp = crate::check::working_exponent(data);
+        let value = |i: usize, j: usize| crate::check::times_pow2(data[(i, j)], -exp);
         let mut x = vec![0.0; n * d];
         // A blocked transpose: read ROWS entries of a column, write them ROWS rows apart.
         x.par_chunks_mut((d * ROWS).max(1)).enumerate().for_each(|(c, chunk)| {
             let i0 = c * ROWS;
             for j in 0..d {
                 for r in 0..chunk.len() / d {
-                    chunk[r * d + j] = data[(i0 + r, j)];
+                    chunk[r * d + j] = if exp == 0 { data[(i0 + r, j)] } else { value(i0 + r, j) };
                 }
             }
         });
-        RowMajor { n, d, x, mean }
+        let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| x[i * d + j]).sum::<f64>() / n as f64).collect();
+        RowMajor { n, d, exp, x, mean }
     }
 
     #[inline]

@@ -58,12 +58,17 @@ impl Pca {
     }
 }
 
-/// Eigenvalues (unordered, up to scale `1/(m - 1)`) of the sample covariance of the rows of `x`:
+/// Eigenvalues (unordered, up to scale `2^-2e / (m - 1)` with `2^e` the power of two nearest
+/// below the largest `|x_ij|`) of the sample covariance of the rows of `x`:
 /// from the `d x d` scatter matrix `X_c^T X_c` when `d <= m`, otherwise from the `m x m` Gram
 /// matrix `X_c X_c^T`, which has the same non-zero eigenvalues. Large inputs are summed over row
 /// blocks in parallel, in a fixed order.
 fn spectrum(x: MatRef<'_, f64>) -> Result<Vec<f64>, EstimateError> {
     let (m, d) = (x.nrows(), x.ncols());
+    // Divided by the power of two that puts the largest entry in [1, 2): exact, so data scaled
+    // by any power of two gives the same matrix, and no square overflows or underflows.
+    let exp = check::magnitude_exponent(x);
+    let x = Mat::from_fn(m, d, |i, j| check::times_pow2(x[(i, j)], -exp));
     let mean: Vec<f64> = (0..d).map(|j| (0..m).map(|i| x[(i, j)]).sum::<f64>() / m as f64).collect();
     let xc = Mat::from_fn(m, d, |i, j| x[(i, j)] - mean[j]);
     let s = if d <= m {

@@ -250,4 +250,60 @@ proptest! {
             prop_assert!((a - b).abs() <= 1e-9 * a.abs(), "{} on {}: {} vs {}", e.name(), m.name(), a, b);
         }
     }
+
+    /// Issue 16, item 4: the classical estimators give the same estimate whatever the data's
+    /// scale over the whole `f64` range. Scaling by a power of two (down to `2^-1000`, up to
+    /// `2^1000`) gives bit-identical estimates; scaling by a power of ten rounds the data once
+    /// (relative `2^-53`), which moves MLE, TwoNN and CorrInt by rounding alone and leaves
+    /// the PCA counts unchanged. At `1e154` and more squares of distances used to overflow
+    /// ("all k neighbours at the same distance"), and at `1e-170` lPCA returned 0 and the
+    /// others called every point a duplicate.
+    #[test]
+    fn estimates_do_not_depend_on_the_scale_of_the_data(which in 0usize..12, seed in 0u64..10_000) {
+        let m = datasets::benchmark_manifolds()[which];
+        let x = m.generate(&GenerateOptions::new(250, seed)).data;
+        let ests: [&dyn Estimator; 5] =
+            [&Mle::default(), &TwoNn::default(), &CorrelationDimension::default(), &Pca::default(), &Pca::pointwise(20)];
+        let base: Vec<f64> = estimate_all(x.as_ref(), &ests).into_iter().map(|r| r.unwrap().dimension).collect();
+        for exp in [-1000, -600, -300, -100, 100, 300, 600, 1000] {
+            let f = 2f64.powi(exp.clamp(-1000, 1000));
+            let y = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] * f);
+            for ((e, r), &want) in ests.iter().zip(estimate_all(y.as_ref(), &ests)).zip(&base) {
+                let got = r.map_err(|err| TestCaseError::fail(format!("{} at 2^{exp}: {err}", e.name())))?.dimension;
+                prop_assert_eq!(got.to_bits(), want.to_bits(), "{} on {} at 2^{}: {} vs {}", e.name(), m, exp, got, want);
+            }
+        }
+        for f in [1e-300, 1e-170, 1e-100, 1e100, 1e154, 1e200, 1e300] {
+            let y = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] * f);
+            for ((e, r), &want) in ests.iter().zip(estimate_all(y.as_ref(), &ests)).zip(&base) {
+                let got = r.map_err(|err| TestCaseError::fail(format!("{} at {f:e}: {err}", e.name())))?.dimension;
+                prop_assert!((got - want).abs() <= 1e-9 * want.abs(), "{} on {} at {:e}: {} vs {}", e.name(), m, f, got, want);
+            }
+        }
+    }
+}
+
+/// Issue 16, item 4: at extreme scales the errors say what is wrong. Exact duplicates are
+/// duplicates at any scale, and data near `f64::MAX` (whose distances overflow) still gets an
+/// estimate.
+#[test]
+fn errors_at_extreme_scales_are_the_true_ones() {
+    let x = Manifold::Sphere { k: 2 }.generate(&GenerateOptions::new(300, 5)).data;
+    let base = Mle::default().estimate(x.as_ref()).unwrap().dimension;
+    let huge = Mat::from_fn(300, 3, |i, j| x[(i, j)] * 1e308);
+    let got = Mle::default().estimate(huge.as_ref()).unwrap().dimension;
+    assert!((got - base).abs() <= 1e-9 * base, "{got} vs {base}");
+    let g = KnnGraph::build(huge.as_ref(), 20).unwrap();
+    assert_ne!(g.unit_exponent(), 0);
+    let dup = Mat::from_fn(300, 3, |i, j| if i % 2 == 0 { 1e300 } else { -1e300 } * (j + 1) as f64);
+    for e in [&Mle::default() as &dyn Estimator, &TwoNn::default()] {
+        assert!(matches!(e.estimate(dup.as_ref()), Err(EstimateError::Duplicates { skipped: 300, total: 300 })));
+    }
+    // A neighbour count that would overflow `k + 1` is "too few samples", not a panic.
+    assert_eq!(
+        KnnGraph::build(x.as_ref(), usize::MAX).err(),
+        Some(EstimateError::TooFewSamples { needed: usize::MAX, got: 300 })
+    );
+    assert_eq!(KnnGraph::bytes_needed(1000, 3, 20), Some(16 * 20_000 + 24_000 + 16 * 36_000));
+    assert_eq!(KnnGraph::bytes_needed(usize::MAX, 3, 20), None);
 }

@@ -1,7 +1,8 @@
 //! Unit tests of the IDX reader and writers: round trips, dtypes, malformed-input classes.
 
 use super::*;
-use std::path::PathBuf;
+use crate::npy::tests::gzip_members;
+use std::path::Path;
 
 fn header(code: u8, dims: &[u32]) -> Vec<u8> {
     let mut out = vec![0, 0, code, dims.len() as u8];
@@ -10,8 +11,11 @@ fn header(code: u8, dims: &[u32]) -> Vec<u8> {
 }
 
 fn parse_mat(bytes: &[u8]) -> Result<Mat<f64>, DataError> {
-    let path = PathBuf::from("t.idx");
-    let view = parse_idx(&path, bytes)?;
+    parse_mat_with(bytes, DEFAULT_MAX_BYTES)
+}
+
+fn parse_mat_with(bytes: &[u8], limit: u64) -> Result<Mat<f64>, DataError> {
+    let view = parse_idx(&mut Input::new(Path::new("t.idx"), bytes, limit)?)?;
     let n = view.dims[0];
     let d = view.dims[1..].iter().product();
     view.to_mat(n, d, NonFinite::Reject)
@@ -121,4 +125,49 @@ fn corrupt_gzip_is_an_io_error() {
     let path = dir.path().join("x-idx1-ubyte.gz");
     std::fs::write(&path, [0x1f, 0x8b, 8, 0, 1, 2, 3]).expect("write");
     assert!(matches!(read_idx_labels(&path), Err(DataError::Io { path: p, .. }) if p == path));
+}
+
+/// Issue 16, item 1: all members of a multi-member gzip IDX file are read (the first member
+/// alone used to be reported as truncated); trailing garbage is an error.
+#[test]
+fn multi_member_gzip_and_trailing_garbage() {
+    let mut whole = header(0x08, &[2, 3]);
+    whole.extend_from_slice(&[1, 2, 3, 4, 5, 6]);
+    let (a, b) = whole.split_at(13);
+    let m = parse_mat(&gzip_members(&[a, b])).expect("two members");
+    assert_eq!(m, Mat::from_fn(2, 3, |i, j| (3 * i + j + 1) as f64));
+    let mut garbage = gzip_members(&[&whole]);
+    garbage.push(b'x');
+    assert!(matches!(parse_mat(&garbage), Err(DataError::GzipTrailingData { .. })));
+}
+
+/// Issue 16, item 6: a compressed IDX header declaring a huge payload is refused before the
+/// payload is decompressed (a 4.7 MB `.idx.gz` of zeros used to take 1 GB first).
+#[test]
+fn a_declared_size_above_the_cap_is_refused_before_reading() {
+    let mut bomb = header(0x08, &[1000, 1000, 1000]);
+    bomb.extend(std::iter::repeat_n(0u8, 5_000_000));
+    let gz = gzip_members(&[&bomb]);
+    match parse_mat_with(&gz, 1 << 20) {
+        Err(DataError::DeclaredTooLarge { declared, limit, .. }) => {
+            assert_eq!((declared, limit), (16 + 1_000_000_000, 1 << 20))
+        }
+        other => panic!("expected DeclaredTooLarge, got {other:?}"),
+    }
+    // Below the cap but promising more than the stream holds: truncated, having read only
+    // what is there.
+    match parse_mat(&gz) {
+        Err(DataError::Truncated { expected, found, .. }) => assert_eq!((expected, found), (1_000_000_016, 5_000_016)),
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+}
+
+/// Found by fuzzing (the `idx` target hung on a 16-byte file): dimensions `[4294967295, 0]`
+/// have no payload, passed every size check, and the `4294967295 x 0` matrix was built row by
+/// row. A zero dimension means an empty file.
+#[test]
+fn fuzz_regression_zero_dimension_with_a_huge_other_is_empty() {
+    for dims in [&[u32::MAX, 0][..], &[0, 5, 5], &[0], &[7, 0, u32::MAX]] {
+        assert!(matches!(parse_mat(&header(0x08, dims)), Err(DataError::Empty { .. })), "{dims:?}");
+    }
 }

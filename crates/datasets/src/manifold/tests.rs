@@ -1,6 +1,7 @@
 //! Unit tests of the manifold module: names, shapes, fading squares, exact errors, bases.
 
 use super::*;
+use crate::DEFAULT_MAX_BYTES;
 use faer::Mat;
 
 fn max_abs_diff(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
@@ -189,4 +190,64 @@ fn embedding_into_a_smaller_space_panics() {
 #[should_panic(expected = "noise_std must be finite and >= 0")]
 fn negative_noise_panics() {
     let _ = Manifold::SineCurve.generate(&GenerateOptions::new(3, 0).noise(-1.0));
+}
+
+/// Issue 16, item 5: noise of standard deviation 1e308 overflows to infinity; `try_generate`
+/// refuses it with the first offending entry instead of returning infinities.
+#[test]
+fn try_generate_refuses_settings_that_give_non_finite_values() {
+    let err = Manifold::SineCurve.try_generate(&GenerateOptions::new(1000, 0).noise(1e308), DEFAULT_MAX_BYTES);
+    match err {
+        Err(DataError::GeneratedNonFinite { ref name, row, col, value, noise_std }) => {
+            assert_eq!((name.as_str(), noise_std), ("sine", 1e308));
+            assert!(row >= 1 && (1..=2).contains(&col) && value.is_infinite());
+        }
+        other => panic!("expected GeneratedNonFinite, got {other:?}"),
+    }
+    let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("non-finite") && msg.contains("1e308"), "{msg}");
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        let err = Manifold::Circle.try_generate(&GenerateOptions::new(10, 0).noise(bad), DEFAULT_MAX_BYTES);
+        assert!(matches!(err, Err(DataError::InvalidNoise { .. })), "{bad}: {err:?}");
+    }
+    let err = Manifold::Torus.try_generate(&GenerateOptions::new(10, 0).embed(2), DEFAULT_MAX_BYTES);
+    assert!(matches!(err, Err(DataError::EmbedTooSmall { native: 3, embed: 2, .. })), "{err:?}");
+    // Large but finite noise is fine.
+    let ds = Manifold::SineCurve.try_generate(&GenerateOptions::new(100, 0).noise(1e300), DEFAULT_MAX_BYTES);
+    assert!(ds.expect("finite").data.col(0).iter().all(|v| v.is_finite()));
+}
+
+/// Issue 16, item 7: sizes a user can type (`--n 100000000000`, `--embed 100000000000`,
+/// `linear-3-in-99999999999`) are refused with the memory estimate, before any allocation.
+#[test]
+fn try_generate_refuses_sizes_above_the_cap_with_the_estimate() {
+    let cases = [
+        (Manifold::SineCurve, GenerateOptions::new(100_000_000_000, 0), Some(2_400_000_000_000)),
+        (Manifold::SineCurve, GenerateOptions::new(10, 0).embed(100_000_000_000), Some(9_600_000_000_240)),
+        (Manifold::from_name("linear-3-in-99999999999").expect("valid name"), GenerateOptions::new(10, 0), None),
+        (Manifold::SineCurve, GenerateOptions::new(usize::MAX, 0), None),
+    ];
+    for (m, opts, want) in cases {
+        let bytes = m.bytes_needed(&opts);
+        if let Some(want) = want {
+            assert_eq!(bytes, Some(want), "{m}");
+        }
+        match m.try_generate(&opts, DEFAULT_MAX_BYTES) {
+            Err(e @ DataError::GenerateTooLarge { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("above the limit of 1073741824 bytes"), "{msg}");
+                if let Some(b) = bytes {
+                    assert!(msg.contains(&b.to_string()), "{msg}");
+                } else {
+                    assert!(msg.contains("more than 2^64 bytes"), "{msg}");
+                }
+            }
+            other => panic!("{m}: expected GenerateTooLarge, got {other:?}"),
+        }
+    }
+    // The estimate bounds what generate allocates for a size that is allowed.
+    let opts = GenerateOptions::new(1000, 1).embed(20);
+    let ds = Manifold::LinearSubspace { k: 3, d: 10 }.try_generate(&opts, DEFAULT_MAX_BYTES).expect("small");
+    assert_eq!((ds.len(), ds.ambient_dim()), (1000, 20));
+    assert!(matches!(Manifold::from_name(&format!("sphere-{}", usize::MAX)), Err(DataError::UnknownManifold { .. })));
 }
