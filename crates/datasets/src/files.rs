@@ -65,6 +65,10 @@ pub struct Loaded {
     pub format: Format,
     /// For text files, the delimiter and header decisions (`None` for binary formats).
     pub layout: Option<TextLayout>,
+    /// The shape of one sample before flattening when the file has one (an IDX file of
+    /// `n x d0 x d1 ...` samples: `[d0, d1, ...]`, e.g. `[28, 28]` for MNIST images); `None`
+    /// for text and NPY files, whose samples are flat.
+    pub sample_shape: Option<Vec<usize>>,
 }
 
 /// Read a data file, choosing the reader from its name (see [`Format`]): text files with
@@ -111,20 +115,21 @@ pub fn load_detailed(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Loaded
 pub fn load_reader(reader: impl Read, format: Format, path: &Path, opts: &CsvOptions) -> Result<Loaded, DataError> {
     let mut input = Input::new(path, reader, opts.max_bytes)?;
     let name = file_stem(path);
-    let (dataset, layout) = match format {
+    let (dataset, layout, sample_shape) = match format {
         Format::Text => {
             let (ds, layout) = parse_text(&mut input, opts, name)?;
-            (ds, Some(layout))
+            (ds, Some(layout), None)
         }
-        Format::Npy => (Dataset::new(name, npy::parse_npy(&mut input, opts.non_finite)?), None),
+        Format::Npy => (Dataset::new(name, npy::parse_npy(&mut input, opts.non_finite)?), None, None),
         Format::Idx => {
             let idx = idx::parse_idx(&mut input)?;
             let n = idx.dims[0];
             let d = idx.dims[1..].iter().product();
-            (Dataset::new(name, idx.to_mat(n, d, opts.non_finite)?), None)
+            let shape = (idx.dims.len() > 2).then(|| idx.dims[1..].to_vec());
+            (Dataset::new(name, idx.to_mat(n, d, opts.non_finite)?), None, shape)
         }
     };
-    Ok(Loaded { dataset, format, layout })
+    Ok(Loaded { dataset, format, layout, sample_shape })
 }
 
 /// The file name without directories, a `.gz` suffix and the last extension.

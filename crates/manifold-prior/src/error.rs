@@ -11,8 +11,8 @@ use flow_core::FlowError;
 pub enum PriorError {
     /// The spread objective needs a volume-preserving flow.
     #[error(
-        "the spread objective drops the entropy term, which is only valid for a volume-preserving flow; \
-         use additive or mean-centred affine couplings, or VolumeCheck::Override"
+        "the spread objective drops the entropy term, which is only valid for a volume-preserving flow: use \
+         additive or mean-centred affine couplings, without ActNorm or LU layers"
     )]
     NotVolumePreserving,
     /// The spread `s` is not a positive finite number.
@@ -122,6 +122,9 @@ pub enum CheckpointError {
     /// The saved random-number generator position is not a number.
     #[error("the random-number generator position is not a number")]
     RngPosition(#[source] std::num::ParseIntError),
+    /// The record an observer saved with the checkpoint cannot be read back.
+    #[error("the training record: {0}")]
+    ObserverRecord(#[source] serde_json::Error),
     /// The optimiser state does not fit the model's parameters.
     #[error("optimiser state: {0}")]
     Optimizer(#[from] StateError),

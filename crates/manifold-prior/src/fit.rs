@@ -187,22 +187,29 @@ const LOG_EIGENVALUES: usize = 5;
 
 /// The observer [`fit`] puts between the trainer and the caller's observer: it forwards every
 /// event, and every `log_interval` steps records a [`LogRow`] (with the validation loss,
-/// reported as [`TrainEvent::Validation`]).
+/// reported as [`TrainEvent::Validation`]; the loss column is filled from the history at the
+/// end). Its rows are saved with each checkpoint and restored on resume.
 struct FitLogger<'a> {
     inner: &'a mut dyn TrainObserver<FlowModel>,
     interval: usize,
     steps: usize,
     validation: Option<MatRef<'a, f64>>,
     seed: u64,
-    losses: Vec<f64>,
-    rows: Vec<LogRow>,
+    marks: Vec<LogMark>,
+}
+
+/// What the logger records every `log_interval` steps (the loss comes from the history).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LogMark {
+    step: usize,
+    validation_loss: Option<f64>,
+    eigenvalues: Vec<f64>,
 }
 
 impl TrainObserver<FlowModel> for FitLogger<'_> {
     fn on_event(&mut self, event: &TrainEvent<'_>, model: &FlowModel) {
         self.inner.on_event(event, model);
-        let TrainEvent::Step { step, loss } = *event else { return };
-        self.losses.push(loss);
+        let TrainEvent::Step { step, .. } = *event else { return };
         if step % self.interval != 0 && step != self.steps {
             return;
         }
@@ -214,9 +221,16 @@ impl TrainObserver<FlowModel> for FitLogger<'_> {
             .prior_eigenvalues()
             .map(|e| e.current.into_iter().take(LOG_EIGENVALUES).collect())
             .unwrap_or_default();
-        let mean = self.losses.iter().sum::<f64>() / self.losses.len().max(1) as f64;
-        self.losses.clear();
-        self.rows.push(LogRow { step, loss: mean, validation_loss, eigenvalues });
+        self.marks.push(LogMark { step, validation_loss, eigenvalues });
+    }
+
+    fn checkpoint_state(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.marks).ok()
+    }
+
+    fn restore(&mut self, state: serde_json::Value) -> Result<(), serde_json::Error> {
+        self.marks = serde_json::from_value(state)?;
+        Ok(())
     }
 }
 
@@ -334,8 +348,7 @@ fn run_training(
         steps: training.steps,
         validation,
         seed: config.training.seed,
-        losses: Vec::new(),
-        rows: Vec::new(),
+        marks: Vec::new(),
     };
     let history = if options.resume {
         if options.checkpoint.is_none() {
@@ -345,7 +358,20 @@ fn run_training(
     } else {
         train(model, data, &training, &mut logger)?
     };
-    Ok((history, logger.rows))
+    // Each row's loss: the mean over the steps since the previous row (the history holds every
+    // step's loss, across a resume too).
+    let mut from = 0;
+    let rows = logger
+        .marks
+        .into_iter()
+        .map(|LogMark { step, validation_loss, eigenvalues }| {
+            let window = &history.losses[from.min(step)..step.min(history.losses.len())];
+            from = step;
+            let loss = window.iter().sum::<f64>() / window.len().max(1) as f64;
+            LogRow { step, loss, validation_loss, eigenvalues }
+        })
+        .collect();
+    Ok((history, rows))
 }
 
 /// The settings (paths in the JSON of the configuration) whose values differ.

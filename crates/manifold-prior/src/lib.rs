@@ -10,6 +10,29 @@
 //! of `g(x)`) is the intrinsic dimension, and `f(mu + A e) = g^-1(mu + A e)` samples the
 //! manifold.
 //!
+//! From a CSV file to samples, with [`fit`] and a [`FitConfig`] preset:
+//!
+//! ```
+//! use manifold_prior::{DataSource, FitConfig, FitOptions, FittedModel, Silent, fit};
+//!
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let csv = dir.path().join("points.csv");
+//! # let rows: Vec<String> = (0..500).map(|i| { let t = -2.0 + 4.0 * i as f64 / 499.0; format!("{t},{}", (2.0 * t).sin()) }).collect();
+//! # std::fs::write(&csv, format!("x,y\n{}\n", rows.join("\n"))).unwrap();
+//! let data = datasets::load(&csv).unwrap().data; // one sample per row
+//! let config = FitConfig::preset("default").unwrap().with_steps(300);
+//! let model = fit(DataSource::Fixed(data.as_ref()), &config, &FitOptions::default(), &mut Silent).unwrap();
+//! let samples = model.sample(1_000, 42, 1.0); // 1,000 x 2, in the data's units
+//! let codes = model.encode(data.as_ref(), Some(1)).unwrap(); // the top latent direction
+//! let log_density = model.log_prob(data.as_ref()).unwrap();
+//! model.save(&dir.path().join("model")).unwrap();
+//! let again = FittedModel::load(&dir.path().join("model")).unwrap();
+//! assert_eq!(again.sample(1_000, 42, 1.0), samples);
+//! # assert_eq!((codes.ncols(), log_density.len()), (1, 500));
+//! ```
+//!
+//! The pieces, for finer control (here the paper's fig1 model trained on fresh batches):
+//!
 //! ```
 //! use manifold_prior::{DataSource, ReadoffConfig, Silent, TrainConfig, paper_fig1_spread, train};
 //! use rand::RngExt;

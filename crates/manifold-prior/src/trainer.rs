@@ -328,10 +328,25 @@ pub enum TrainEvent<'a> {
 
 /// Receives the events of a training run, with read access to the model. An observer only
 /// reads, so a run is bit-identical whatever observes it. Closures
-/// `FnMut(&TrainEvent, &M)` are observers; [`Silent`] ignores everything.
+/// `FnMut(&TrainEvent, &M)` are observers; [`Silent`] ignores everything. An observer that
+/// keeps a record of the run (a log) can have it saved with each checkpoint and restored on
+/// [`resume`], so that a resumed run's record equals an uninterrupted one's.
 pub trait TrainObserver<M: ?Sized> {
     /// Called for each event, in order.
     fn on_event(&mut self, event: &TrainEvent<'_>, model: &M);
+
+    /// The record to save with a checkpoint (none by default).
+    fn checkpoint_state(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Restore the record saved with the checkpoint a run resumes from.
+    ///
+    /// # Errors
+    /// The record does not have the shape this observer saves.
+    fn restore(&mut self, _state: serde_json::Value) -> Result<(), serde_json::Error> {
+        Ok(())
+    }
 }
 
 impl<M: ?Sized, F: FnMut(&TrainEvent<'_>, &M)> TrainObserver<M> for F {
@@ -518,7 +533,13 @@ pub fn resume<M: Model>(
     observer: &mut dyn TrainObserver<M>,
 ) -> Result<History, TrainError> {
     let dir = config.checkpoint.as_ref().map(|c| c.dir.clone()).ok_or(TrainError::NoCheckpointDirectory)?;
-    let state = TrainState::load(model, config, &dir)?;
+    let (state, record) = TrainState::load(model, config, &dir)?;
+    if let Some(record) = record {
+        observer.restore(record).map_err(|e| PriorError::Checkpoint {
+            path: dir.join("latest.json"),
+            source: CheckpointError::ObserverRecord(e),
+        })?;
+    }
     run(model, data, config, state, observer)
 }
 
@@ -543,7 +564,7 @@ impl TrainState {
         }
     }
 
-    fn save<M: Model>(&self, model: &mut M, dir: &Path) -> Result<(), PriorError> {
+    fn save<M: Model>(&self, model: &mut M, dir: &Path, observer: Option<serde_json::Value>) -> Result<(), PriorError> {
         let io = |source, path: &Path| PriorError::Io { path: path.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
         let done = self.step.done;
@@ -577,6 +598,7 @@ impl TrainState {
             order: self.order.clone(),
             pos: self.pos,
             history: self.history.clone(),
+            observer,
         };
         write_json(tmp.join("state.json"), &meta)?;
         if step_dir.exists() {
@@ -597,7 +619,11 @@ impl TrainState {
         Ok(())
     }
 
-    fn load<M: Model>(model: &mut M, config: &TrainConfig, dir: &Path) -> Result<Self, PriorError> {
+    fn load<M: Model>(
+        model: &mut M,
+        config: &TrainConfig,
+        dir: &Path,
+    ) -> Result<(Self, Option<serde_json::Value>), PriorError> {
         let latest: String = read_json(dir.join("latest.json"))?;
         let step_dir = dir.join(latest);
         let state_path = step_dir.join("state.json");
@@ -633,7 +659,7 @@ impl TrainState {
         state.order = meta.order;
         state.pos = meta.pos;
         state.history = meta.history;
-        Ok(state)
+        Ok((state, meta.observer))
     }
 }
 
@@ -649,6 +675,9 @@ struct CheckpointMeta {
     order: Vec<usize>,
     pos: usize,
     history: History,
+    /// The observer's record at this checkpoint ([`TrainObserver::checkpoint_state`]).
+    #[serde(default)]
+    observer: Option<serde_json::Value>,
 }
 
 fn run<M: Model>(
@@ -706,7 +735,7 @@ fn run<M: Model>(
         observer.on_event(&TrainEvent::Step { step: done, loss: outcome.loss }, model);
         if let Some(ck) = &config.checkpoint {
             if done % ck.interval.max(1) == 0 || done == config.steps {
-                state.save(model, &ck.dir)?;
+                state.save(model, &ck.dir, observer.checkpoint_state())?;
                 observer.on_event(&TrainEvent::Checkpoint { step: done, dir: &ck.dir }, model);
             }
         }
