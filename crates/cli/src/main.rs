@@ -11,7 +11,6 @@ mod picture;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -320,29 +319,17 @@ struct Run {
     knn: Option<(usize, f64)>,
 }
 
+/// Run the estimators through [`intrinsic_dim::estimate_all_timed`] (one shared neighbour
+/// search); the first error names the file and the estimator.
 fn estimate(data: MatRef<'_, f64>, ests: &[Box<dyn Estimator>], file: &Path) -> anyhow::Result<Run> {
-    let k = ests.iter().map(|e| e.neighbours()).max().unwrap_or(0);
-    let mut knn = None;
-    let graph = if k > 0 {
-        let t = Instant::now();
-        let g = KnnGraph::build(data, k)
-            .with_context(|| format!("{}: k-nearest-neighbour search (k = {k})", file.display()))?;
-        knn = Some((k, t.elapsed().as_secs_f64()));
-        Some(g)
-    } else {
-        None
-    };
+    let refs: Vec<&dyn Estimator> = ests.iter().map(|e| e.as_ref()).collect();
+    let timed = intrinsic_dim::estimate_all_timed(data, &refs);
     let mut results = Vec::new();
-    for e in ests {
-        let t = Instant::now();
-        let r = match &graph {
-            Some(g) if e.neighbours() > 0 => e.estimate_with_graph(data, g),
-            _ => e.estimate(data),
-        };
+    for (e, (r, seconds)) in ests.iter().zip(timed.results) {
         let r = r.with_context(|| format!("{}: estimator {}", file.display(), e.name()))?;
-        results.push((e.name().to_owned(), r, t.elapsed().as_secs_f64()));
+        results.push((e.name().to_owned(), r, seconds));
     }
-    Ok(Run { results, knn })
+    Ok(Run { results, knn: timed.neighbour_search })
 }
 
 fn id(args: &IdArgs) -> anyhow::Result<()> {

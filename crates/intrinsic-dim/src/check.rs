@@ -2,7 +2,7 @@
 
 use faer::MatRef;
 
-use crate::{EstimateError, KnnGraph};
+use crate::{Estimate, EstimateError, Estimator, KnnGraph};
 
 /// The first non-finite entry of `data`, scanning row by row, as an error.
 pub(crate) fn finite(data: MatRef<'_, f64>) -> Result<(), EstimateError> {
@@ -22,6 +22,14 @@ pub(crate) fn samples(data: MatRef<'_, f64>, needed: usize) -> Result<(), Estima
         return Err(EstimateError::TooFewSamples { needed, got: data.nrows() });
     }
     Ok(())
+}
+
+/// An estimator's answer from a neighbour graph of its own: the graph of `data` with
+/// `e.neighbours()` neighbours per point, then [`Estimator::estimate_with_graph`] (the
+/// `estimate` of every graph-based estimator).
+pub(crate) fn with_own_graph<E: Estimator + ?Sized>(e: &E, data: MatRef<'_, f64>) -> Result<Estimate, EstimateError> {
+    let graph = KnnGraph::build(data, e.neighbours())?;
+    e.estimate_with_graph(data, &graph)
 }
 
 /// A graph for `data` with at least `needed` neighbours per point.

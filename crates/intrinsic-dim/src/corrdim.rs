@@ -58,8 +58,7 @@ impl Estimator for CorrelationDimension {
     }
 
     fn estimate(&self, data: MatRef<'_, f64>) -> Result<Estimate, EstimateError> {
-        let graph = KnnGraph::build(data, self.k2)?;
-        self.estimate_with_graph(data, &graph)
+        check::with_own_graph(self, data)
     }
 
     fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {

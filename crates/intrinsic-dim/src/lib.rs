@@ -161,8 +161,7 @@ pub trait Estimator {
     ///
     /// # Panics
     /// If `graph` was built for a different number of points than `data` has.
-    fn estimate_with_graph(&self, data: MatRef<'_, f64>, graph: &KnnGraph) -> Result<Estimate, EstimateError> {
-        let _ = graph;
+    fn estimate_with_graph(&self, data: MatRef<'_, f64>, _graph: &KnnGraph) -> Result<Estimate, EstimateError> {
         self.estimate(data)
     }
 }
@@ -171,16 +170,38 @@ pub trait Estimator {
 /// `max_e neighbours(e)` neighbours per point and shared. Results are in the order given; when
 /// the graph cannot be built, every estimator that needs it gets that error.
 pub fn estimate_all(data: MatRef<'_, f64>, estimators: &[&dyn Estimator]) -> Vec<Result<Estimate, EstimateError>> {
+    estimate_all_timed(data, estimators).results.into_iter().map(|(r, _)| r).collect()
+}
+
+/// What [`estimate_all_timed`] returns: each estimator's result with its own wall time, and the
+/// shared neighbour search's `k` and wall time (if one was needed).
+#[derive(Debug, Clone)]
+pub struct TimedEstimates {
+    /// Each estimator's result and seconds, in the order given.
+    pub results: Vec<(Result<Estimate, EstimateError>, f64)>,
+    /// `(k, seconds)` of the neighbour search shared by the estimators, if any needed one.
+    pub neighbour_search: Option<(usize, f64)>,
+}
+
+/// [`estimate_all`], timing each estimator and the shared neighbour search (wall time).
+pub fn estimate_all_timed(data: MatRef<'_, f64>, estimators: &[&dyn Estimator]) -> TimedEstimates {
     let k = estimators.iter().map(|e| e.neighbours()).max().unwrap_or(0);
+    let start = std::time::Instant::now();
     let graph = (k > 0).then(|| KnnGraph::build(data, k));
-    estimators
+    let neighbour_search = graph.as_ref().map(|_| (k, start.elapsed().as_secs_f64()));
+    let results = estimators
         .iter()
-        .map(|e| match (&graph, e.neighbours()) {
-            (_, 0) | (None, _) => e.estimate(data),
-            (Some(Ok(g)), _) => e.estimate_with_graph(data, g),
-            (Some(Err(err)), _) => Err(err.clone()),
+        .map(|e| {
+            let start = std::time::Instant::now();
+            let result = match (&graph, e.neighbours()) {
+                (_, 0) | (None, _) => e.estimate(data),
+                (Some(Ok(g)), _) => e.estimate_with_graph(data, g),
+                (Some(Err(err)), _) => Err(err.clone()),
+            };
+            (result, start.elapsed().as_secs_f64())
         })
-        .collect()
+        .collect();
+    TimedEstimates { results, neighbour_search }
 }
 
 /// How per-point estimates `m_i` are combined into a global one.

@@ -88,8 +88,7 @@ impl Estimator for TwoNn {
     /// If `discard_fraction` is not in `[0, 1)`.
     #[track_caller]
     fn estimate(&self, data: MatRef<'_, f64>) -> Result<Estimate, EstimateError> {
-        let graph = KnnGraph::build(data, 2)?;
-        self.estimate_with_graph(data, &graph)
+        check::with_own_graph(self, data)
     }
 
     /// # Panics

@@ -5,7 +5,7 @@
 //! Passes, each only for the points the previous one could not certify:
 //! 1. `f32` products over the upper-triangular tiles of the symmetric distance matrix, each
 //!    tile computed once (`J >= I`) and used for the rows of both blocks. `f32` products run at
-//!    twice the `f64` rate (measured 210 against 105 GFLOP/s on 2 cores here); the data are
+//!    about twice the `f64` rate (the figures are in docs/performance.md); the data are
 //!    scaled by a power of two into `[-1, 1]` first, so nothing overflows and the scaling is
 //!    exact.
 //! 2. `f64` products of the remaining rows against all points.
