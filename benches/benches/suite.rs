@@ -7,9 +7,11 @@ mod datasets_bench;
 mod fading_squares_bench;
 mod flow_bench;
 mod intrinsic_dim_bench;
+mod model_bench;
 mod prior_bench;
 
 criterion_group!(benches, autodiff_bench::bench, datasets_bench::bench, flow_bench::bench, prior_bench::bench);
 criterion_group!(intrinsic_dim, intrinsic_dim_bench::bench);
 criterion_group!(fading_squares, fading_squares_bench::bench);
-criterion_main!(benches, intrinsic_dim, fading_squares);
+criterion_group!(model, model_bench::bench);
+criterion_main!(benches, intrinsic_dim, fading_squares, model);
