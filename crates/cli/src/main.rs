@@ -102,7 +102,7 @@ struct IdArgs {
     max_bytes: u64,
     /// Print exactly one JSON object on stdout:
     /// {"n", "d", "estimates": {name: value}, "seconds": {name: s}, "knn_seconds",
-    ///  "text": {"delimiter", "header": [names] or null, "header_reason", "byte_order_mark"}}
+    ///  "text": {"delimiter", "header": names or null, "header_reason", "byte_order_mark"}}
     /// (`text` only for text files). `seconds` are each estimator's own time; the shared
     /// neighbour search is `knn_seconds`.
     #[arg(long, verbatim_doc_comment)]
