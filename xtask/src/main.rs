@@ -1,4 +1,5 @@
-//! `cargo xtask`: orchestration only. `reproduce` runs the `repro` binary in release mode;
+//! `cargo xtask`: orchestration only. `reproduce` builds the `repro` binary in release mode
+//! and becomes it (signals reach the experiment; relative paths are the caller's);
 //! `bench` runs the criterion suite and tracks medians over time.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use anyhow::{Context, bail};
 
 mod bench;
 mod id_table;
+mod reproduce;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -33,12 +35,7 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("reproduce") => cargo_status(
-            Command::new(cargo())
-                .current_dir(workspace_root())
-                .args(["run", "--release", "--quiet", "--package", "repro", "--"])
-                .args(&args[1..]),
-        ),
+        Some("reproduce") => reproduce::run(&workspace_root(), &args[1..]),
         Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("id-table") => id_table::run(&workspace_root(), &args[1..]),
         Some("-h" | "--help") | None => {
