@@ -53,6 +53,7 @@ mod kernels;
 mod op;
 mod ops;
 mod optim;
+mod par;
 mod profile;
 mod simd;
 mod store;

@@ -49,6 +49,7 @@ mod check;
 pub mod corrdim;
 pub mod knn;
 pub mod mle;
+mod par;
 pub mod pca;
 pub mod twonn;
 
