@@ -1,5 +1,5 @@
 //! The intrinsic dimension of the paper's sine curve `x2 = sin(2 x1)` (a 1-D manifold in
-//! R^2, here rotated into R^5 with a little noise) by the Levina-Bickel MLE and TwoNN, with
+//! R^2, here rotated into R^5) by the Levina-Bickel MLE and TwoNN, with
 //! scikit-dimension's defaults: what a user who adds `intrinsic-dim` and `datasets` to their
 //! own project writes.
 
@@ -8,7 +8,7 @@ use intrinsic_dim::{Estimator, KnnGraph, Mle, TwoNn};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sine = Manifold::from_name("sine")?;
-    let ds = sine.generate(&GenerateOptions::new(2_000, 0).embed(5).noise(0.001));
+    let ds = sine.generate(&GenerateOptions::new(2_000, 0).embed(5));
     println!(
         "{}: {} points in R^{}, intrinsic dimension {:?}",
         ds.name,
