@@ -69,7 +69,7 @@ type Contribution<'g> = (usize, ParamId, f64, &'g Buf);
 /// Lifetimes: `'s` is the rayon scope's (spawned work must outlive it), `'g` the graph's (the
 /// buffers the work reads and the one it returns).
 pub(crate) struct Concurrent<'a, 's, 'g> {
-    scope: &'a rayon::Scope<'s>,
+    scope: &'a crate::par::Scope<'s>,
     results: &'s Mutex<Vec<Contribution<'g>>>,
     busy: &'s Mutex<Duration>,
     next: Cell<usize>,
@@ -126,7 +126,7 @@ impl Tape {
         let mut loop_end = None;
         let spawns_work = ops[..n].iter().any(|op| op.spawns_work(ops, needs, values));
         let mut reverse = || {
-            rayon::in_place_scope(|scope| {
+            crate::par::in_place_scope(|scope| {
                 let concurrent = Concurrent { scope, results: &results, busy: &busy, next: Cell::new(0) };
                 // (start of the current op, its kind) when profiling.
                 let mut clock: Option<(Instant, &'static str)> = None;
@@ -184,7 +184,7 @@ impl Tape {
         // oversubscribed the cores). Without any, it runs on the calling thread as any other
         // code (no hand-over to the pool).
         if spawns_work {
-            rayon::scope(|_| reverse());
+            crate::par::scope(|_| reverse());
         } else {
             reverse();
         }

@@ -201,7 +201,7 @@ fn reduce_into_kernel(t: &mut Buf, live: bool, (r, c): (usize, usize), src: &Buf
 
 /// Parallelism for an operation of about `flops` multiply-adds.
 pub(crate) fn par_for(flops: usize) -> Par {
-    if flops >= PAR_MATMUL_FLOPS && rayon::current_num_threads() > 1 { Par::rayon(0) } else { Par::Seq }
+    if flops >= PAR_MATMUL_FLOPS && crate::par::threads() > 1 { crate::par::all() } else { Par::Seq }
 }
 
 /// `Par::Seq` stays sequential; otherwise rayon when `flops` is large (as [`par_for`]).

@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # API overview
+//!
 //! A small define-by-run reverse-mode autodiff tape over dense `f64` matrices, built for
 //! training normalizing flows on the CPU.
 //!
@@ -53,6 +57,7 @@ mod kernels;
 mod op;
 mod ops;
 mod optim;
+mod par;
 mod profile;
 mod simd;
 mod store;
@@ -60,6 +65,10 @@ mod tape;
 
 pub use conv::Conv2dShape;
 pub use error::TapeError;
+/// The dense-matrix crate of every signature here (`MatRef<f64>` values, `Mat<f64>`
+/// parameters), re-exported so that users need no dependency of their own on a matching
+/// version.
+pub use faer;
 pub use gradcheck::{GradCheck, check_gradients, check_param_gradients};
 pub use kernels::LN_2PI;
 pub use ops::gaussian::{Gaussian, NoiseTerm};

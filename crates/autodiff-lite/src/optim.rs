@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use faer::Mat;
-use serde::{Deserialize, Serialize};
 
 use crate::store::ParamStore;
 
 /// How weight decay enters an update.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WeightDecay {
     /// No weight decay.
     #[default]
@@ -62,7 +62,8 @@ pub enum StateError {
 
 /// A serialisable optimiser state: the step count and named buffers
 /// (`"<param>.exp_avg"`, `"<param>.exp_avg_sq"`, `"<param>.momentum"`), column-major.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OptimizerState {
     /// Number of updates done.
     pub step: u64,
@@ -71,7 +72,8 @@ pub struct OptimizerState {
 }
 
 /// Adam's hyper-parameters (PyTorch's defaults except the learning rate).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AdamConfig {
     /// Learning rate.
     pub lr: f64,
@@ -246,7 +248,8 @@ fn adam_update(
 }
 
 /// SGD hyper-parameters (PyTorch's meaning).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SgdConfig {
     /// Learning rate.
     pub lr: f64,

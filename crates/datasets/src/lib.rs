@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # API overview
+//!
 //! Data sets as dense matrices (one sample per row) with metadata: toy manifolds with a known
 //! intrinsic dimension and loaders for real data files. Nothing is ever downloaded.
 //!
@@ -66,6 +70,9 @@ pub use crate::manifold::{
 };
 pub use crate::npy::{read_npy, read_npy_with, write_npy};
 pub use crate::real::{Split, digits, mnist};
+/// The dense-matrix crate of every signature here (one sample per row), re-exported so that
+/// users need no dependency of their own on a matching version.
+pub use faer;
 
 /// A data set: `n x d` samples, one per row, with its name, known intrinsic dimension and
 /// optional per-sample labels.

@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # API overview
+//!
 //! Bijectors with exact log-Jacobian determinants, composable into normalizing flows.
 //!
 //! A [`Bijector`] maps data `x` to latent `z` ([`Bijector::forward`]) and back
@@ -52,14 +56,21 @@ use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
 pub use actnorm::ActNorm;
+/// The autodiff tape, parameter store and optimisers every layer records on and trains with,
+/// re-exported so that users need no dependency of their own on a matching version.
+pub use autodiff_lite;
 /// The conditioners' nonlinearity (the tape's fused activation).
 pub use autodiff_lite::Activation;
 pub use coupling::{Coupling, CouplingConfig, CouplingTransform, LogScale, Parity, Split};
+/// The dense-matrix crate of every signature here (batches `n x D`, one sample per row).
+pub use faer;
 pub use flow::{Flow, FlowSpec};
 pub use image::{ConvCoupling, ConvCouplingConfig, ImageShape};
 pub use lu_linear::{LuInit, LuLinear};
 pub use mlp::{LastLayerInit, Mlp, MlpConfig};
 pub use permutation::Permutation;
+/// The random-number traits layer constructors take (`Coupling::new(.., &mut rng)`).
+pub use rand;
 
 /// The per-sample log-determinant of a bijector's Jacobian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

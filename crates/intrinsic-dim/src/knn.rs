@@ -19,8 +19,8 @@
 //! rounding-error bound; a point whose ranking the bound cannot certify is searched again
 //! exhaustively with direct distances. The result is exact, not approximate.
 
+use crate::par::prelude::*;
 use faer::MatRef;
-use rayon::prelude::*;
 
 use crate::EstimateError;
 

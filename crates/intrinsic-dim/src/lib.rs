@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # API overview
+//!
 //! Classical intrinsic-dimension estimators behind one [`Estimator`] trait, over a shared exact
 //! k-nearest-neighbour graph. This crate knows nothing of flows: the flow-based estimator lives
 //! in `manifold-prior` and implements [`Estimator`] there.
@@ -49,11 +53,15 @@ mod check;
 pub mod corrdim;
 pub mod knn;
 pub mod mle;
+mod par;
 pub mod pca;
 pub mod twonn;
 
 pub use check::median;
 pub use corrdim::CorrelationDimension;
+/// The dense-matrix crate of every signature here (`MatRef<f64>` data, one sample per row),
+/// re-exported so that users need no dependency of their own on a matching version.
+pub use faer;
 pub use knn::{Algorithm, KnnGraph, count_pairs_within};
 pub use mle::Mle;
 pub use pca::{Pca, PcaMode};

@@ -1,9 +1,9 @@
 //! PCA with the Fukunaga-Olsen rule (skdim's `lPCA(ver='FO')`): the number of principal
 //! variances above a fraction of the largest, globally or over every point's k-neighbourhood.
 
+use crate::par::prelude::*;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par, Side};
-use rayon::prelude::*;
 
 use crate::{Combine, Estimate, EstimateError, Estimator, KnnGraph, check};
 

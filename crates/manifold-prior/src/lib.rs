@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # API overview
+//!
 //! Learnable singular Gaussian priors, the spread-KL objective, training, sampling and the
 //! intrinsic-dimension read-off ("Spread Flows for Manifold Modelling", Zhang et al.).
 //!
@@ -79,8 +83,13 @@ mod trainer;
 /// The tape and parameter store this crate trains with, re-exported whole so that users (and
 /// this workspace's binaries) reach it through one dependency, at the version this crate uses.
 pub use autodiff_lite;
+/// The dense-matrix crate of every signature here (data `n x D`, one sample per row).
+pub use faer;
 /// The bijectors and flows this crate builds on, re-exported whole (see [`autodiff_lite`]).
 pub use flow_core;
+/// The classical estimators [`FlowEstimator`] is compared with, re-exported whole (see
+/// [`autodiff_lite`]).
+pub use intrinsic_dim;
 
 /// The parameter store in the signatures of [`SpreadFlow::new`] and [`VectorFlow::build`].
 pub use autodiff_lite::ParamStore;

@@ -378,6 +378,7 @@ fn an_observer_reads_a_long_run_at_checkpoints_without_changing_it() {
     assert_eq!(id.unwrap(), short.intrinsic_dimension(eval.as_ref(), ReadoffConfig::default()).unwrap());
 }
 
+#[cfg(feature = "rayon")]
 #[test]
 fn one_and_two_threads_give_the_same_training_run() {
     let run = |threads: usize| {

@@ -206,7 +206,7 @@ impl Tape {
             let a_value = std::mem::take(&mut self.values[a as usize]);
             self.lent = Some(a);
             let (factorized, recorded) =
-                rayon::join(|| factorize_with_inverse(&a_value, &mut l, &mut l_inv), || record(&mut *self));
+                crate::par::join(|| factorize_with_inverse(&a_value, &mut l, &mut l_inv), || record(&mut *self));
             self.lent = None;
             self.values[a as usize] = a_value;
             (factorized, recorded)
@@ -251,7 +251,7 @@ fn factorize(a: MatRef<'_, f64>, spread: f64, l: &mut Buf) -> Result<(), TapeErr
         l.reshape(d, d);
         // Only the lower triangle of A A^T, read from the lower triangle of `a` (faer never
         // touches the other): d^3 / 3 flops, a sixth of a dense product.
-        tri_product((l.as_mut(), LOWER), Accum::Replace, (a, LOWER), (a.transpose(), UPPER), 1.0, Par::rayon(0));
+        tri_product((l.as_mut(), LOWER), Accum::Replace, (a, LOWER), (a.transpose(), UPPER), 1.0, crate::par::all());
         for i in 0..d {
             l.data[i + i * d] += spread * spread;
         }
@@ -357,13 +357,13 @@ impl GaussianNode {
                 // Without the noise term (d^3 / 3 flops twice) one core finishes it within the
                 // flow's reverse pass; with it (about 4 d^3 / 3 more) it outlasts the flow, so
                 // it may fan out once the flow is done (docs/performance.md).
-                let par = if noise_variance > 0.0 { Par::rayon(0) } else { Par::Seq };
+                let par = if noise_variance > 0.0 { crate::par::all() } else { Par::Seq };
                 r.concurrent.add_to_param_grad(id, scale, move || {
                     gaussian_dense_term(l, l_inv, a_value, noise_variance, bufs, par)
                 });
             }
             _ => {
-                let dense = gaussian_dense_term(l, l_inv, a_value, noise_variance, bufs, Par::rayon(0));
+                let dense = gaussian_dense_term(l, l_inv, a_value, noise_variance, bufs, crate::par::all());
                 add_lower(batch_term, dense, scale);
             }
         }
@@ -387,7 +387,7 @@ fn gaussian_p(l: &Buf, wt: &Buf, p: &mut Buf) {
 fn gaussian_batch_term(upstream: &[f64], p: &Buf, a: &Buf, t: &mut Buf, out: &mut Buf) {
     let (d, n) = p.shape();
     t.reshape(n, d);
-    let par = Par::rayon(0);
+    let par = crate::par::all();
     tri_product((t.as_mut(), FULL), Accum::Replace, (p.as_ref().transpose(), FULL), (a.as_ref(), LOWER), 1.0, par);
     for col in t.data.chunks_exact_mut(n) {
         col.iter_mut().zip(upstream).for_each(|(x, &wi)| *x *= wi);

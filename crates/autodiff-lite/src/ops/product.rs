@@ -1,7 +1,6 @@
 //! Matrix products and fused dense layers `act(x w + b)`: recording and reverse pass.
 
 use faer::{Accum, MatRef};
-use serde::{Deserialize, Serialize};
 
 use crate::backward::Reverse;
 use crate::buf::Buf;
@@ -20,7 +19,8 @@ pub enum Transpose {
 
 /// A nonlinearity: fused into a dense layer by [`Tape::linear_act`], and the activation of
 /// multilayer perceptrons built on the tape.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Activation {
     /// No nonlinearity: `linear_act(x, w, b, Identity)` is [`Tape::linear`].
     #[default]

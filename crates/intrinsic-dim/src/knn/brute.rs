@@ -26,9 +26,9 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::par::prelude::*;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
-use rayon::prelude::*;
 
 use super::{Radius, RowMajor, TopK, sq_dist, sq_dist4, write_row};
 
@@ -90,7 +90,8 @@ impl<T: Precision> Lowered<T> {
             .x
             .par_chunks(d.max(1))
             .map(|r| r.iter().zip(&rows.mean).fold(0.0f64, |m, (v, c)| m.max((v - c).abs())))
-            .reduce(|| 0.0, f64::max);
+            .reduce_with(f64::max)
+            .unwrap_or(0.0);
         let scale = if max_abs > 0.0 { 2f64.powi(-(max_abs.log2().floor() as i32) - 1) } else { 1.0 };
         let mut x = vec![T::default(); n * d];
         x.par_chunks_mut(d.max(1)).zip(rows.x.par_chunks(d.max(1))).for_each(|(out, r)| {
@@ -361,7 +362,7 @@ pub(super) fn count_pairs(rows: &RowMajor, radii: &[Radius]) -> Vec<u64> {
     let zero = || vec![0u64; radii.len()];
     let counts = tiles
         .par_iter()
-        .fold(
+        .fold_init(
             || (zero(), Mat::<f32>::zeros(BLOCK.min(n), BLOCK.min(n))),
             |(mut counts, mut g), &(bi, bj)| {
                 let (i0, j0, ni, nj) = (bi * BLOCK, bj * BLOCK, size(bi), size(bj));
@@ -390,6 +391,7 @@ pub(super) fn count_pairs(rows: &RowMajor, radii: &[Radius]) -> Vec<u64> {
             },
         )
         .map(|(c, _)| c)
-        .reduce(zero, |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
+        .reduce_with(|a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())
+        .unwrap_or_else(zero);
     counts.into_iter().map(|c| 2 * c).collect()
 }

@@ -4,7 +4,7 @@
 //! order (neighbouring queries touch the same leaves), in parallel chunks, and every distance is
 //! computed directly, so the result is exact and independent of the thread count.
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use super::{Radius, RowMajor, TopK, sq_dist, write_row};
 
@@ -196,7 +196,7 @@ pub(super) fn count_pairs(rows: &RowMajor, radii: &[Radius]) -> Vec<u64> {
     let positions: Vec<usize> = (0..n).collect();
     positions
         .par_chunks(CHUNK)
-        .fold(zero, |mut counts, chunk| {
+        .fold_init(zero, |mut counts, chunk| {
             let mut off = vec![0.0; d];
             for &p in chunk {
                 off.iter_mut().for_each(|o| *o = 0.0);
@@ -204,5 +204,6 @@ pub(super) fn count_pairs(rows: &RowMajor, radii: &[Radius]) -> Vec<u64> {
             }
             counts
         })
-        .reduce(zero, |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())
+        .reduce_with(|a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())
+        .unwrap_or_else(zero)
 }

@@ -114,6 +114,7 @@ fn near_twins_beyond_f32_and_f64_resolution_are_still_exact() {
     }
 }
 
+#[cfg(feature = "rayon")]
 #[test]
 fn the_graph_does_not_depend_on_the_thread_count() {
     // Enough points for many tiles (and lock contention) with 3 threads.
