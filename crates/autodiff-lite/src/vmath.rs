@@ -37,7 +37,7 @@
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// `ln 2` split: the high part has 32 significant bits, so `k LN2_HI` is exact for `|k| < 2^20`.
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+const LN2_HI: f64 = 6.931_471_803_691_238e-1;
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 
 /// `1 / k!` for `k = 2..=13`.
@@ -105,15 +105,9 @@ fn expm1_poly(r: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub(crate) fn exp(x: f64) -> f64 {
-    // Clamp (NaN passes through: both comparisons are false). exp(-746) rounds to 0 and
-    // exp(710) overflows, so the clamped values give the right results.
-    let xc = if x > 710.0 {
-        710.0
-    } else if x < -746.0 {
-        -746.0
-    } else {
-        x
-    };
+    // Clamp (NaN passes through). exp(-746) rounds to 0 and exp(710) overflows, so the
+    // clamped values give the right results.
+    let xc = x.clamp(-746.0, 710.0);
     let (_, t_bits, r) = reduce(xc);
     let p = 1.0 + expm1_poly(r);
     // k in [-1076, 1024]: 2^k as 2^(h - 538) 2^(k + 538 - h) with h = floor((k + 1076) / 2),
@@ -133,13 +127,7 @@ pub(crate) fn exp(x: f64) -> f64 {
 #[inline(always)]
 pub(crate) fn expm1(x: f64) -> f64 {
     // Below -40, expm1 is -1 to double precision; above 710 it overflows.
-    let xc = if x > 710.0 {
-        710.0
-    } else if x < -40.0 {
-        -40.0
-    } else {
-        x
-    };
+    let xc = x.clamp(-40.0, 710.0);
     let (_, t_bits, r) = reduce(xc);
     let q = expm1_poly(r);
     // k in [-58, 1024]: 2^(k-1) is normal and 2^(k-1) - 1/2 is exact for k <= 54.
