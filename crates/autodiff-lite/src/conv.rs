@@ -126,12 +126,42 @@ pub(crate) fn im2col(shape: &Conv2dShape, n: usize, x: &[f64], col: &mut Buf) {
     }
 }
 
-/// col2im, the adjoint of [`im2col`]: `dx += scatter(dcol)`.
-pub(crate) fn col2im_add(shape: &Conv2dShape, n: usize, dcol: &Buf, dx: &mut [f64]) {
+/// Zero the entries of one `n x (h w)` channel block (pixel-major runs of `n` values) that
+/// lie outside the pixel rectangle `rows x cols`.
+fn zero_outside(block: &mut [f64], n: usize, w: usize, rows: (usize, usize), cols: (usize, usize)) {
+    let (y0, y1) = rows;
+    let (x0, x1) = cols;
+    if y0 >= y1 || x0 >= x1 {
+        block.fill(0.0);
+        return;
+    }
+    block[..y0 * w * n].fill(0.0);
+    block[y1 * w * n..].fill(0.0);
+    for iy in y0..y1 {
+        let row = &mut block[iy * w * n..(iy + 1) * w * n];
+        row[..x0 * n].fill(0.0);
+        row[x1 * n..].fill(0.0);
+    }
+}
+
+/// col2im, the adjoint of [`im2col`]: `dx (=|+=) scatter(dcol)`. With [`Accum::Replace`] the
+/// first kernel offset of each channel is copied rather than added and only the pixels it
+/// does not reach are zeroed first, so no full zero-fill of `dx` is needed; every entry is
+/// still the same sum in the same order (`0 + s = s`), so the result is bit-identical to
+/// zeroing and adding.
+pub(crate) fn col2im(shape: &Conv2dShape, n: usize, dcol: &Buf, dx: &mut [f64], accum: Accum) {
     let (oh, ow) = (shape.out_height(), shape.out_width());
     let (h, w, k) = (shape.height, shape.width, shape.kernel);
     let rows = n * oh * ow;
     for ci in 0..shape.in_channels {
+        let replace = matches!(accum, Accum::Replace);
+        if replace {
+            // The pixels the first offset (0, 0) writes: input rows iy0 .. iy0 + (y_hi - y_lo).
+            let (y_lo, y_hi, iy0) = shape.valid(0, oh, h);
+            let (x_lo, x_hi, ix0) = shape.valid(0, ow, w);
+            let block = &mut dx[ci * h * w * n..(ci + 1) * h * w * n];
+            zero_outside(block, n, w, (iy0, iy0 + (y_hi - y_lo)), (ix0, ix0 + (x_hi - x_lo)));
+        }
         for ky in 0..k {
             let (y_lo, y_hi, iy0) = shape.valid(ky, oh, h);
             for kx in 0..k {
@@ -139,6 +169,7 @@ pub(crate) fn col2im_add(shape: &Conv2dShape, n: usize, dcol: &Buf, dx: &mut [f6
                 if x_lo >= x_hi || y_lo >= y_hi {
                     continue;
                 }
+                let copy = replace && ky == 0 && kx == 0;
                 let c = (ci * k + ky) * k + kx;
                 let src_col = &dcol.data[c * rows..(c + 1) * rows];
                 let run = (x_hi - x_lo) * n;
@@ -146,11 +177,11 @@ pub(crate) fn col2im_add(shape: &Conv2dShape, n: usize, dcol: &Buf, dx: &mut [f6
                     let iy = iy0 + (oy - y_lo);
                     let src = &src_col[(oy * ow + x_lo) * n..(oy * ow + x_lo) * n + run];
                     let dst = ((ci * h + iy) * w + ix0) * n;
-                    crate::simd::dispatch(run, || {
-                        for (d, &s) in dx[dst..dst + run].iter_mut().zip(src) {
-                            *d += s;
-                        }
-                    });
+                    if copy {
+                        dx[dst..dst + run].copy_from_slice(src);
+                    } else {
+                        add_into(&mut dx[dst..dst + run], src);
+                    }
                 }
             }
         }
@@ -264,7 +295,8 @@ fn add_into(dst: &mut [f64], src: &[f64]) {
 }
 
 /// The reverse pass of [`conv_forward`]: `dbias`, `dw` and `dx` for the operands that need
-/// them. `col` is what the forward pass left; `scratch` receives the gathered gradient.
+/// them, each written (`Accum::Replace`, no zero-fill needed) or added (`Accum::Add`). `col`
+/// is what the forward pass left; `scratch` receives the gathered gradient.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_backward(
     shape: &Conv2dShape,
@@ -275,7 +307,7 @@ pub(crate) fn conv_backward(
     scratch: &mut Buf,
     db: Option<&mut [f64]>,
     dw: Option<(&mut [f64], Accum)>,
-    dx: Option<&mut [f64]>,
+    dx: Option<(&mut [f64], Accum)>,
 ) {
     let n = x.rows;
     let rows = n * shape.out_height() * shape.out_width();
@@ -292,25 +324,35 @@ pub(crate) fn conv_backward(
             if let Some((dw, accum)) = dw {
                 gemm(view_mut(dw, c_out, shape.in_channels), accum, gv.transpose(), xv, 1.0);
             }
-            if let Some(dx) = dx {
-                gemm(view_mut(dx, rows, shape.in_channels), Accum::Add, gv, w.as_ref(), 1.0);
+            if let Some((dx, accum)) = dx {
+                gemm(view_mut(dx, rows, shape.in_channels), accum, gv, w.as_ref(), 1.0);
             }
         }
         Strategy::Patches => {
             if let Some((dw, accum)) = dw {
                 gemm(view_mut(dw, c_out, shape.patch_len()), accum, gv.transpose(), col.as_ref(), 1.0);
             }
-            if let Some(dx) = dx {
+            if let Some((dx, accum)) = dx {
                 scratch.reshape(rows, shape.patch_len());
                 gemm(scratch.as_mut(), Accum::Replace, gv, w.as_ref(), 1.0);
-                col2im_add(shape, n, scratch, dx);
+                col2im(shape, n, scratch, dx, accum);
             }
         }
         Strategy::Offsets => {
             // dY: the output gradient scattered back to the input pixels of every offset.
             let in_rows = n * shape.height * shape.width;
             let kk = shape.kernel * shape.kernel;
-            scratch.reshape_zeroed(in_rows, kk * c_out);
+            // Only the input pixels an offset does not reach are zeroed (not the whole buffer).
+            scratch.reshape(in_rows, kk * c_out);
+            let (oh, ow, k) = (shape.out_height(), shape.out_width(), shape.kernel);
+            for q in 0..kk {
+                let (y_lo, y_hi, iy0) = shape.valid(q / k, oh, shape.height);
+                let (x_lo, x_hi, ix0) = shape.valid(q % k, ow, shape.width);
+                for co in 0..c_out {
+                    let block = &mut scratch.data[(q * c_out + co) * in_rows..][..in_rows];
+                    zero_outside(block, n, shape.width, (iy0, iy0 + (y_hi - y_lo)), (ix0, ix0 + (x_hi - x_lo)));
+                }
+            }
             for_each_offset_run(shape, |q, o, i, len| {
                 for co in 0..c_out {
                     let src = &g.data[co * rows + o * n..][..len * n];
@@ -322,9 +364,9 @@ pub(crate) fn conv_backward(
                 let dwr = MatMut::from_row_major_slice_mut(dw, shape.in_channels, kk * c_out);
                 gemm(dwr, accum, view(&x.data, in_rows, shape.in_channels).transpose(), scratch.as_ref(), 1.0);
             }
-            if let Some(dx) = dx {
+            if let Some((dx, accum)) = dx {
                 let wr = offset_weights(shape, &w.data, c_out);
-                gemm(view_mut(dx, in_rows, shape.in_channels), Accum::Add, scratch.as_ref(), wr.transpose(), 1.0);
+                gemm(view_mut(dx, in_rows, shape.in_channels), accum, scratch.as_ref(), wr.transpose(), 1.0);
             }
         }
     }

@@ -8,6 +8,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::buf::Buf;
 use crate::simd::dispatch;
+use crate::vmath;
 
 /// `ln(2 pi)`, the constant of every Gaussian log-density.
 pub const LN_2PI: f64 = 1.837_877_066_409_345_3;
@@ -16,19 +17,19 @@ pub const LN_2PI: f64 = 1.837_877_066_409_345_3;
 /// calling thread so that tiny ops pay no thread overhead.
 const PAR_MATMUL_FLOPS: usize = 1 << 22;
 
-#[inline]
+/// `1 / (1 + e^-x)`, as `e / (1 + e)` with `e = e^-|x|` for negative `x` (no overflow), with
+/// the vectorisable [`vmath::exp`].
+#[inline(always)]
 pub(crate) fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    let e = vmath::exp(-x.abs());
+    if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) }
 }
 
-#[inline]
+/// `ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|)`, with the vectorisable [`vmath`] functions.
+#[inline(always)]
 pub(crate) fn softplus(x: f64) -> f64 {
-    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+    let l = vmath::log1p(vmath::exp(-x.abs()));
+    if x > 0.0 { x + l } else { l }
 }
 
 /// The sum of a slice with eight independent accumulators, so that it vectorises (a plain

@@ -62,6 +62,7 @@ mod profile;
 mod simd;
 mod store;
 mod tape;
+mod vmath;
 
 pub use conv::Conv2dShape;
 pub use error::TapeError;

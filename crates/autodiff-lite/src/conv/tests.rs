@@ -70,7 +70,7 @@ proptest! {
         let expected = direct_conv(&shape, &x, &wt, &b);
         prop_assert!((tape.value(y).to_owned() - &expected).norm_max() < 1e-12, "{shape:?}");
 
-        let check = check_gradients(&[x, wt, b], 1e-6, |t, v| {
+        let check = check_gradients(&[x.clone(), wt.clone(), b.clone()], 1e-6, |t, v| {
             let y = t.conv2d(v[0], v[1], v[2], shape);
             // A second use of the input, so that the accumulation into a live gradient is
             // exercised too.
@@ -80,6 +80,15 @@ proptest! {
             t.add(s, x2)
         });
         prop_assert!(check.max_rel_error() < 1e-6, "{shape:?}: {}", check.max_rel_error());
+
+        // The input used once: its gradient is written by the convolution without a prior
+        // zero-fill (only the pixels the first kernel offset misses are zeroed).
+        let once = check_gradients(&[x.clone(), wt.clone(), b.clone()], 1e-6, |t, v| {
+            let y = t.conv2d(v[0], v[1], v[2], shape);
+            let y2 = t.square(y);
+            weighted_sum(t, y2, seed)
+        });
+        prop_assert!(once.max_rel_error() < 1e-6, "{shape:?} (input used once): {}", once.max_rel_error());
     }
 
     #[test]
@@ -124,4 +133,36 @@ fn conv2d_names_mismatched_shapes() {
     let w = tape.leaf(Mat::zeros(1, 9).as_ref());
     let b = tape.leaf(Mat::zeros(1, 1).as_ref());
     let _ = tape.conv2d(x, w, b, Conv2dShape::same(2, 2, 2, 3));
+}
+
+/// Writing the input gradient (`Accum::Replace`, no zero-fill) gives the same bits as
+/// zero-filling it and adding, for every strategy (pointwise, patches, offsets) and
+/// geometries whose first kernel offset misses pixels.
+#[test]
+fn conv_backward_replace_is_bit_identical_to_zero_and_add() {
+    use crate::buf::Buf;
+    use crate::conv::{conv_backward, conv_forward};
+    let buf = |m: &Mat<f64>| {
+        let mut b = Buf::default();
+        b.copy_from(m.as_ref());
+        b
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    let cases = [(1, 1, 0, 3, 5), (2, 3, 1, 4, 2), (4, 3, 1, 2, 3), (3, 5, 2, 2, 2), (2, 3, 0, 2, 2), (3, 2, 1, 5, 1)];
+    for (c_in, kernel, padding, c_out, n) in cases {
+        let shape = Conv2dShape { in_channels: c_in, height: 5, width: 4, kernel, padding };
+        let x = buf(&random_mat(&mut rng, n, shape.in_len()));
+        let w = buf(&random_mat(&mut rng, c_out, shape.patch_len()));
+        let b = buf(&random_mat(&mut rng, 1, c_out));
+        let g = buf(&random_mat(&mut rng, n * shape.out_height() * shape.out_width(), c_out));
+        let (mut col, mut out, mut scratch) = (Buf::default(), Buf::default(), Buf::default());
+        out.reshape(n, c_out * shape.out_height() * shape.out_width());
+        conv_forward(&shape, n, &x, &w, &b, &mut col, &mut out);
+        let mut replaced = vec![f64::NAN; x.data.len()];
+        conv_backward(&shape, &x, &w, &col, &g, &mut scratch, None, None, Some((&mut replaced, faer::Accum::Replace)));
+        let mut added = vec![0.0; x.data.len()];
+        conv_backward(&shape, &x, &w, &col, &g, &mut scratch, None, None, Some((&mut added, faer::Accum::Add)));
+        let same = replaced.iter().zip(&added).all(|(a, b)| a == b);
+        assert!(same, "{shape:?}, {c_out} outputs: {replaced:?} vs {added:?}");
+    }
 }

@@ -102,9 +102,10 @@ impl ConvNode {
             dw = Some((std::mem::take(&mut t.data), if live { Accum::Add } else { Accum::Replace }));
         }
         if r.needs[x as usize] {
+            // A gradient that is not live yet is written, not zeroed and added to.
             let (t, live) = r.grads.target(x);
-            prepare(t, live, xv.rows, xv.cols);
-            dx = Some(std::mem::take(&mut t.data));
+            t.reshape(xv.rows, xv.cols);
+            dx = Some((std::mem::take(&mut t.data), if live { Accum::Add } else { Accum::Replace }));
         }
         conv_backward(
             &shape,
@@ -115,7 +116,7 @@ impl ConvNode {
             &mut r.scratch[0],
             db.as_deref_mut(),
             dw.as_mut().map(|(d, acc)| (d.as_mut_slice(), *acc)),
-            dx.as_deref_mut(),
+            dx.as_mut().map(|(d, acc)| (d.as_mut_slice(), *acc)),
         );
         if let Some(d) = db {
             r.grads.buf(b).data = d;
@@ -123,7 +124,7 @@ impl ConvNode {
         if let Some((d, _)) = dw {
             r.grads.buf(w).data = d;
         }
-        if let Some(d) = dx {
+        if let Some((d, _)) = dx {
             r.grads.buf(x).data = d;
         }
     }

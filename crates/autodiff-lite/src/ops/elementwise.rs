@@ -6,6 +6,7 @@ use crate::buf::Buf;
 use crate::kernels::{acc3, map, reduce_into, sigmoid, softplus, zip_broadcast};
 use crate::op::{Family, Op, Operands};
 use crate::tape::{Tape, Var};
+use crate::vmath;
 
 /// Elementwise functions of one operand.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,9 +68,9 @@ impl Tape {
         let (o, x) = (&mut o.data[..], &x.data[..]);
         match f {
             Unary::Neg => map(o, x, move |x| -x),
-            Unary::Exp => map(o, x, f64::exp),
+            Unary::Exp => map(o, x, vmath::exp),
             Unary::Log => map(o, x, f64::ln),
-            Unary::Tanh => map(o, x, f64::tanh),
+            Unary::Tanh => map(o, x, vmath::tanh),
             Unary::Sigmoid => map(o, x, sigmoid),
             Unary::Softplus => map(o, x, softplus),
             Unary::Relu => map(o, x, move |x| if x > 0.0 { x } else { 0.0 }),

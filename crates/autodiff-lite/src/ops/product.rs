@@ -7,6 +7,7 @@ use crate::buf::Buf;
 use crate::kernels::{gemm, map, prepare, sum_slice, zip_into};
 use crate::op::{Family, Op, Operands};
 use crate::tape::{Tape, Var};
+use crate::vmath;
 
 /// Whether a matrix operand of [`Tape::matmul_t`] is transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +155,7 @@ impl Tape {
                 Activation::LeakyRelu(alpha) => {
                     map(o, pre, move |y| if y + bj > 0.0 { y + bj } else { alpha * (y + bj) })
                 }
-                Activation::Tanh => map(o, pre, move |y| (y + bj).tanh()),
+                Activation::Tanh => map(o, pre, move |y| vmath::tanh(y + bj)),
             }
         }
         self.var(out)
