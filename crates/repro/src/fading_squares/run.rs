@@ -149,7 +149,13 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
         },
         spearman: rho,
         n_embedding: N_EMBEDDING,
-        timing: Timing { train_seconds: history.seconds, median_step_ms, profile, threads },
+        timing: Timing {
+            train_seconds: history.seconds,
+            median_step_ms,
+            profile,
+            threads,
+            trained_steps: step_ms.len(),
+        },
         samples: sample_summary,
     };
     let run_config = serde_json::json!({
