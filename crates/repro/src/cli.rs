@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser};
 use manifold_prior::SpreadNoise;
 
+use crate::checkpoint::Checkpointing;
 use crate::progress::Verbosity;
 use crate::report::TargetPolicy;
 use crate::{ExperimentInfo, RunContext};
@@ -74,6 +75,20 @@ pub struct RunArgs {
     /// expectation in closed form, no sampling). Not with `all`.
     #[arg(long, value_enum, value_name = "MODE")]
     pub spread_noise: Option<SpreadNoise>,
+
+    /// Checkpoint every training job each N steps (and at its end) into OUT/checkpoint/, so an
+    /// interrupted run can be continued with --resume; the folder is removed once the report is
+    /// written. Jobs: fig1's baseline and each seed of its spread flow; fading-squares' one run.
+    /// spread-study has none (a run there is short; rerun it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+
+    /// Continue an interrupted run from OUT/checkpoint/ (same flags as the interrupted run;
+    /// differing settings are refused). Each job resumes from its latest checkpoint (a finished
+    /// job trains no further; one without a checkpoint starts from step 0), so the outputs and
+    /// report equal an uninterrupted run's except for wall times.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// What an experiment name on the command line selects.
@@ -116,6 +131,10 @@ impl Cli {
                 )
             }
         };
+        anyhow::ensure!(
+            info.resumable || !(self.run.checkpoint_every.is_some() || self.run.resume),
+            "experiment '{name}' takes no --checkpoint-every or --resume: its runs are short (see --list); rerun it"
+        );
         if let Some(noise) = self.run.spread_noise {
             anyhow::ensure!(
                 info.spread_noises.iter().any(|v| v.spread_noise == noise),
@@ -155,6 +174,15 @@ impl RunArgs {
             out_dir,
             verbosity: self.verbosity(),
             spread_noise: self.spread_noise.or_else(|| info.spread_noises.first().map(|v| v.spread_noise)),
+            // With `all`, experiments without checkpoints run from the start.
+            checkpointing: if info.resumable {
+                Checkpointing {
+                    every: self.checkpoint_every.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                    resume: self.resume,
+                }
+            } else {
+                Checkpointing::default()
+            },
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`report::Report`]; [`run_experiment`] times it, stamps versions and writes `report.json` and
 //! `report.md` next to the figures.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod csv_out;
 pub mod fading_squares;
@@ -44,6 +45,8 @@ pub struct RunContext {
     pub spread_noise: Option<SpreadNoise>,
     /// Whether progress bars and chatter are shown.
     pub verbosity: Verbosity,
+    /// `--checkpoint-every` and `--resume` (see [`checkpoint`]).
+    pub checkpointing: checkpoint::Checkpointing,
 }
 
 impl RunContext {
@@ -83,6 +86,9 @@ pub struct ExperimentInfo {
     /// experiment has no choice); the selected one reaches the run as
     /// [`RunContext::spread_noise`].
     pub spread_noises: &'static [NoiseVariant],
+    /// Whether the experiment takes `--checkpoint-every` and `--resume` (its training jobs
+    /// checkpoint through [`checkpoint`]).
+    pub resumable: bool,
 }
 
 /// One spread noise an experiment can run with: what the run then reproduces and how long it
@@ -113,6 +119,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         run: Some(fig1::run),
         quick: None,
         spread_noises: &[],
+        resumable: true,
     },
     ExperimentInfo {
         name: "fading-squares",
@@ -139,6 +146,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
                 typical_time: "~ 10 min (measured 581-583 s alone, 110-112 ms per step)",
             },
         ],
+        resumable: true,
     },
     ExperimentInfo {
         name: "spread-study",
@@ -148,6 +156,8 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         run: Some(spread_study::run),
         quick: Some(&SPREAD_STUDY_QUICK),
         spread_noises: &[],
+        // 400 runs of about 13 CPU-s each: a checkpoint inside a run would save seconds.
+        resumable: false,
     },
 ];
 
@@ -162,6 +172,7 @@ pub const SPREAD_STUDY_QUICK: ExperimentInfo = ExperimentInfo {
     run: Some(spread_study::run_quick),
     quick: None,
     spread_noises: &[],
+    resumable: false,
 };
 
 /// Look up an experiment by its command-line name.
@@ -240,6 +251,7 @@ mod tests {
             run: Some(fake_fig1),
             quick: None,
             spread_noises: &[],
+            resumable: false,
         };
         let ctx = RunContext {
             name: "fig1",
@@ -249,6 +261,7 @@ mod tests {
             out_dir: dir.path().join("nested").join("fig1"),
             verbosity: Verbosity::Quiet,
             spread_noise: None,
+            checkpointing: Default::default(),
         };
         let report = run_experiment(&info, &ctx)?;
         assert!(report.wall_time_s > 0.0);

@@ -52,7 +52,12 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 /// Run one experiment, print its summary and apply `--strict`.
 fn run_one(info: &ExperimentInfo, args: &RunArgs, several: Several) -> anyhow::Result<ExitCode> {
     let ctx = args.context(info, several);
+    if !info.resumable && (args.checkpoint_every.is_some() || args.resume) {
+        eprintln!("repro: '{}' takes no --checkpoint-every or --resume; it runs from the start", info.name);
+    }
     let report = repro::run_experiment(info, &ctx)?;
+    // The report marks a complete run: its checkpoints are no longer needed.
+    repro::checkpoint::remove(&ctx)?;
     match ctx.verbosity {
         Verbosity::Normal => print!("{}", report.summary_table(repro::report::Color::auto())),
         Verbosity::Quiet => println!("{}", report.one_line(&ctx.out_dir)),

@@ -9,13 +9,14 @@ use datasets::Manifold;
 use faer::Mat;
 use manifold_prior::{
     DataSource, Model as _, ReadoffConfig, SpreadNoise, TrainConfig, TrainEvent, TrainObserver as _,
-    paper_fading_squares, profile_steps, train,
+    paper_fading_squares, profile_steps,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::targets::{self, AUTHORS_LOSSES, JAX_LOSSES, Measurements, Readoff, SampleSummary, Timing, spearman};
 use super::{EigenTrajectory, Embedding, FadingSquaresFigures, LossReference, Spectra, write_outputs};
+use crate::checkpoint::{self, RunCheckpoints};
 use crate::progress::{self, BarObserver};
 use crate::{Report, RunContext};
 
@@ -59,6 +60,11 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
         profile_steps(&mut probe, &mut fading_squares, &config, PROFILE_STEPS).context("profiling the training step")?
     };
 
+    let job = "fading-squares";
+    let checkpoints = RunCheckpoints::open(
+        ctx,
+        serde_json::json!({"experiment": ctx.name, "spread_noise": noise.name(), "jobs": {job: config}}),
+    )?;
     let mut model = paper_fading_squares(ctx.seed, noise)?;
     let n_params = model.store().n_scalars();
     let initial = model.prior_eigenvalues().context("the prior has no spectrum")?.current;
@@ -73,7 +79,8 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
             stamps.push(Instant::now());
         }
     };
-    let history = train(&mut model, DataSource::Generator(&mut fading_squares), &config, &mut observer)
+    let data = DataSource::Generator(&mut fading_squares);
+    let history = checkpoint::train(checkpoints.as_ref(), job, &mut model, data, &config, &mut observer)
         .with_context(|| format!("training the fading-squares model (seed {}, {steps} steps)", ctx.seed))?;
     bar.finish_and_clear();
     let step_ms: Vec<f64> = stamps.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1e3).collect();
@@ -142,7 +149,13 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
         },
         spearman: rho,
         n_embedding: N_EMBEDDING,
-        timing: Timing { train_seconds: history.seconds, median_step_ms, profile, threads },
+        timing: Timing {
+            train_seconds: history.seconds,
+            median_step_ms,
+            profile,
+            threads,
+            trained_steps: step_ms.len(),
+        },
         samples: sample_summary,
     };
     let run_config = serde_json::json!({

@@ -260,6 +260,7 @@ fn measurements(noise: SpreadNoise, steps: usize) -> Measurements {
                 total_ms: 89.0,
             },
             threads: 2,
+            trained_steps: steps,
         },
         samples: SampleSummary { n: 1000, median_distance: 0.05, q90_distance: 0.1, brightness_range: (0.05, 0.95) },
     }
@@ -387,4 +388,19 @@ fn registered_with_every_noise_variant() {
     let noises: Vec<SpreadNoise> = info.spread_noises.iter().map(|v| v.spread_noise).collect();
     assert_eq!(noises, [SpreadNoise::ConstShift, SpreadNoise::Random, SpreadNoise::Expected], "the default first");
     assert_eq!(SIDE * SIDE, PIXELS);
+}
+
+#[test]
+fn a_resumed_run_reports_its_times_as_not_applicable_not_as_failures() {
+    let mut m = measurements(SpreadNoise::ConstShift, 5000);
+    m.timing.trained_steps = 0;
+    m.timing.median_step_ms = f64::NAN;
+    m.timing.train_seconds = 0.0;
+    let r = m.report(serde_json::json!({}));
+    for name in ["median time per training step", "training wall time"] {
+        let t = r.targets.iter().find(|t| t.name.starts_with(name)).expect("timing target");
+        assert_eq!(t.status, Status::NotApplicable, "{name}");
+        assert_eq!(t.note.as_deref(), Some("resumed: this process trained 0 of 5000 steps"), "{name}");
+    }
+    assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
 }

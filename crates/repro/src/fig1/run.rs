@@ -10,13 +10,14 @@ use faer::Mat;
 use indicatif::ProgressBar;
 use manifold_prior::{
     DataSource, History, ParamSource, ReadoffConfig, SpreadFlow, StandardFlow, TrainConfig, paper_fig1_baseline,
-    paper_fig1_spread, train,
+    paper_fig1_spread,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::{EigenTrajectory, Fig1Measurements, Fig1Panels, SampleQuality, SpreadSeed, sine_curve, write_outputs};
+use crate::checkpoint::{self, RunCheckpoints};
 use crate::progress::{self, BarObserver};
 use crate::{Report, RunContext};
 
@@ -55,6 +56,22 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let mut jobs = vec![Job::Baseline(ctx.seed)];
     jobs.extend(seeds.iter().map(|&s| Job::Spread(s)));
 
+    let job_name = |job: &Job| match *job {
+        Job::Baseline(s) => format!("baseline-s{s}"),
+        Job::Spread(s) => format!("spread-s{s}"),
+    };
+    let config_of = |seed: u64| TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
+    let settings: serde_json::Map<String, serde_json::Value> = jobs
+        .iter()
+        .map(|job| {
+            let seed = match *job {
+                Job::Baseline(s) | Job::Spread(s) => s,
+            };
+            Ok((job_name(job), serde_json::to_value(config_of(seed))?))
+        })
+        .collect::<serde_json::Result<_>>()?;
+    let checkpoints = RunCheckpoints::open(ctx, serde_json::json!({"experiment": ctx.name, "jobs": settings}))?;
+
     let multi = progress::multi(ctx.verbosity);
     let bars = Mutex::new(multi);
     let trained: Vec<Trained> = jobs
@@ -66,19 +83,35 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
             };
             let bar = bars.lock().map(|m| progress::add_bar(&m, steps as u64, &label)).ok();
             let mut observer = BarObserver::new(bar.unwrap_or_else(ProgressBar::hidden), BAR_EVERY);
-            let config = TrainConfig::paper_fig1().with_seed(seed).with_steps(steps);
+            let config = config_of(seed);
+            let name = job_name(&job);
+            let ck = checkpoints.as_ref();
             let mut sine = |n: usize, rng: &mut ChaCha8Rng| Manifold::SineCurve.sample(n, rng);
             Ok(match job {
                 Job::Baseline(_) => {
                     let mut model = paper_fig1_baseline(seed)?;
-                    let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut observer)
-                        .with_context(|| format!("training the baseline (seed {seed})"))?;
+                    let h = checkpoint::train(
+                        ck,
+                        &name,
+                        &mut model,
+                        DataSource::Generator(&mut sine),
+                        &config,
+                        &mut observer,
+                    )
+                    .with_context(|| format!("training the baseline (seed {seed})"))?;
                     Trained::Baseline(Box::new(model), h)
                 }
                 Job::Spread(_) => {
                     let mut model = paper_fig1_spread(seed)?;
-                    let h = train(&mut model, DataSource::Generator(&mut sine), &config, &mut observer)
-                        .with_context(|| format!("training the spread flow (seed {seed})"))?;
+                    let h = checkpoint::train(
+                        ck,
+                        &name,
+                        &mut model,
+                        DataSource::Generator(&mut sine),
+                        &config,
+                        &mut observer,
+                    )
+                    .with_context(|| format!("training the spread flow (seed {seed})"))?;
                     Trained::Spread(seed, Box::new(model), h)
                 }
             })
