@@ -51,10 +51,10 @@ enum Command {
     /// agreeing) the answer is its position; otherwise the output says "no clear gap" and
     /// gives the median count of directions above the training noise with an interval (the
     /// count at noise variances 2 s^2 and s^2 / 2 over the members): on real data such as
-    /// the digits that is the usual case, and the interval is the honest answer. It found
-    /// K exactly on warped K-manifolds (K = 2..12 in 64 and 784 dimensions) and is stable
-    /// within 25% over seeds on digits; docs/spread-study.md has the measured table against
-    /// mle and twonn. It can be wrong on closed manifolds (circles, spheres, tori) and with
+    /// the digits that is the usual case, and the interval is the honest answer. The
+    /// comparison with mle and twonn is `cargo xtask reproduce id-compare` (warped
+    /// K-manifolds in 64 and 784 dimensions, digits, MNIST). It can be wrong on closed
+    /// manifolds (circles, spheres, tori) and with
     /// noise above the manifold's curvature radius. Identical rows and fewer than 21 samples
     /// are refused, as the classical estimators refuse them.
     #[command(verbatim_doc_comment)]

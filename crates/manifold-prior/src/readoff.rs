@@ -360,7 +360,8 @@ pub struct EnsembleReadoff {
 }
 
 /// The default `q_min` of [`ensemble_readoff`]: chosen on data sets outside the judged ones
-/// (docs/spread-study.md, issue 21 section). There, at `s = 0.1`, warped manifolds
+/// (docs/spread-study.md, issue 21 section; raw spectra in docs/results/id-compare/tuning/).
+/// There, at `s = 0.1`, warped manifolds
 /// (K = 3, 7 in 64 and K = 10 in 784 dimensions) gave `q` from 4.2 to 6.7 and real images
 /// (MNIST test images pooled to 8 x 8, all and one class) 1.16 to 1.27; 2.5 sits between,
 /// about the geometric middle.

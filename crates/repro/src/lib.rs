@@ -11,6 +11,7 @@ pub mod cli;
 pub mod csv_out;
 pub mod fading_squares;
 pub mod fig1;
+pub mod id_compare;
 pub mod plot;
 pub mod progress;
 pub mod report;
@@ -147,6 +148,14 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         typical_time: "~ 45 min (measured: 66 min on a loaded 2-core machine, 5,340 CPU-s)",
         run: Some(spread_study::run),
         quick: Some(&SPREAD_STUDY_QUICK),
+        spread_noises: &[],
+    },
+    ExperimentInfo {
+        name: "id-compare",
+        summary: "the flow estimator vs MLE and TwoNN on warped K-manifolds in 64 and 784 dimensions, digits (all, per class, halves) and 10k MNIST images: dimension, interval, gap and wall time (issue 21)",
+        typical_time: "~ 1 min per flow estimate per seed (--seeds 10: about 3 h on a loaded 2-core machine)",
+        run: Some(id_compare::run),
+        quick: None,
         spread_noises: &[],
     },
 ];
