@@ -69,8 +69,35 @@ fn the_flow_estimator_finds_the_sine_curve_is_one_dimensional() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["estimates"].as_object().unwrap().len(), 1);
     assert_eq!(v["estimates"]["flow"].as_f64(), Some(1.0), "{v}");
+    // The interval, the gap measure and the spectrum (issue 21 point 3).
+    // In 2-D at s = 0.1 the sine's normal eigenvalue (about s^2 / 2) leaves a gap measure
+    // near 2, below the clear-gap threshold 2.5, so the answer comes with the interval [1, 2].
+    let f = &v["flow"];
+    assert_eq!(f["interval"][0].as_u64(), Some(1), "{v}");
+    assert!(f["interval"][1].as_u64().is_some_and(|h| h >= 1), "{v}");
+    assert!(f["clear_gap"].as_bool().is_some() && f["gap_ratio"].as_f64().is_some_and(|q| q > 1.0), "{v}");
+    assert_eq!(f["spectrum"].as_array().map(Vec::len), Some(2), "{v}");
     let o = mflow(&["id", &path, "--estimator", "mle", "--steps", "10"]);
-    assert!(!o.status.success() && stderr(&o).contains("--steps applies to --estimator flow only"));
+    assert!(!o.status.success() && stderr(&o).contains("--steps and --members apply to --estimator flow only"));
+}
+
+/// Issue 16 item 3: identical rows and too few samples are refused by `--estimator flow`
+/// with the classical estimators' messages.
+#[test]
+fn the_flow_estimator_refuses_degenerate_data_as_the_classical_ones_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("const.csv");
+    std::fs::write(&same, "0.5,0.25,1\n".repeat(300)).unwrap();
+    let same = same.display().to_string();
+    let flow = mflow(&["id", &same, "--estimator", "flow", "--steps", "5"]);
+    let mle = mflow(&["id", &same, "--estimator", "mle"]);
+    assert!(!flow.status.success() && !mle.status.success());
+    let message = "300 of 300 points have a duplicate (nearest-neighbour distance 0)";
+    assert!(stderr(&flow).contains(message) && stderr(&mle).contains(message), "{}", stderr(&flow));
+    let two = dir.path().join("two.csv");
+    std::fs::write(&two, "0,1,2\n3,4,5\n").unwrap();
+    let flow = mflow(&["id", &two.display().to_string(), "--header", "no", "--estimator", "flow", "--steps", "5"]);
+    assert!(!flow.status.success() && stderr(&flow).contains("need at least 21 samples, got 2"), "{}", stderr(&flow));
 }
 
 #[test]

@@ -66,7 +66,8 @@ pub use crate::input::DEFAULT_MAX_BYTES;
 pub use crate::interop::{from_dmatrix, to_dmatrix};
 pub use crate::manifold::{
     FADING_SQUARES_SIDE, FADING_SQUARES_SQUARE, FADING_SQUARES_START, GenerateOptions, Manifold, TORUS_MAJOR_RADIUS,
-    TORUS_MINOR_RADIUS, all_manifolds, benchmark_manifolds, embedding_frame, fading_squares_pixels, subspace_basis,
+    TORUS_MINOR_RADIUS, WARP_AMPLITUDE, WARP_FREQUENCY, WarpMap, all_manifolds, benchmark_manifolds, embedding_frame,
+    fading_squares_pixels, subspace_basis,
 };
 pub use crate::npy::{read_npy, read_npy_with, write_npy};
 pub use crate::real::{Split, digits, mnist};

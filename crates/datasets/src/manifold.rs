@@ -88,6 +88,15 @@ pub enum Manifold {
     /// flattened row-major (the channel-major order of a one-channel image) to `R^1024`.
     /// ID 1; the label is the brightness `v`.
     FadingSquares,
+    /// A `k`-cube bent into `R^d` by a fixed random smooth map, `x = Q z + P h(z)` with
+    /// `z ~ U([-1, 1]^k)` and `min(d - k, 2 k)` sine features `h` in directions orthogonal to
+    /// `Q` (see [`WarpMap`]): curved in high ambient dimension, diffeomorphic to a cube. ID `k`.
+    Warped {
+        /// Intrinsic dimension.
+        k: usize,
+        /// Ambient dimension (`k <= d`).
+        d: usize,
+    },
 }
 
 /// Everything [`Manifold::generate`] needs besides the manifold.
@@ -159,7 +168,7 @@ pub fn all_manifolds() -> Vec<Manifold> {
 impl Manifold {
     /// The registry name: `sine`, `circle`, `helix`, `sphere-K`, `swiss-roll`, `s-curve`,
     /// `torus`, `linear-K-in-D`, `hypercube-K-in-D`, `paraboloid`, `sine-graph-3d`,
-    /// `fading-squares`. [`Manifold::from_name`] inverts it.
+    /// `fading-squares`, `warped-K-in-D`. [`Manifold::from_name`] inverts it.
     pub fn name(&self) -> String {
         match *self {
             Manifold::SineCurve => "sine".into(),
@@ -174,6 +183,7 @@ impl Manifold {
             Manifold::Paraboloid => "paraboloid".into(),
             Manifold::SineGraph3d => "sine-graph-3d".into(),
             Manifold::FadingSquares => "fading-squares".into(),
+            Manifold::Warped { k, d } => format!("warped-{k}-in-{d}"),
         }
     }
 
@@ -229,9 +239,13 @@ impl Manifold {
             let (k, d) = sub(rest)?;
             return Ok(Manifold::Hypercube { k, d });
         }
+        if let Some(rest) = lower.strip_prefix("warped-") {
+            let (k, d) = sub(rest)?;
+            return Ok(Manifold::Warped { k, d });
+        }
         let known: Vec<String> = all_manifolds().iter().map(Manifold::name).collect();
         Err(unknown(format!(
-            "known: {} (sphere-K, linear-K-in-D, hypercube-K-in-D take any dimensions)",
+            "known: {} (sphere-K, linear-K-in-D, hypercube-K-in-D, warped-K-in-D take any dimensions)",
             known.join(", ")
         )))
     }
@@ -245,7 +259,10 @@ impl Manifold {
             | Manifold::SineGraph3d
             | Manifold::FadingSquares => 1,
             Manifold::SwissRoll | Manifold::SCurve | Manifold::Torus | Manifold::Paraboloid => 2,
-            Manifold::Sphere { k } | Manifold::LinearSubspace { k, .. } | Manifold::Hypercube { k, .. } => k,
+            Manifold::Sphere { k }
+            | Manifold::LinearSubspace { k, .. }
+            | Manifold::Hypercube { k, .. }
+            | Manifold::Warped { k, .. } => k,
         }
     }
 
@@ -260,7 +277,7 @@ impl Manifold {
             | Manifold::Paraboloid
             | Manifold::SineGraph3d => 3,
             Manifold::Sphere { k } => k + 1,
-            Manifold::LinearSubspace { d, .. } | Manifold::Hypercube { d, .. } => d,
+            Manifold::LinearSubspace { d, .. } | Manifold::Hypercube { d, .. } | Manifold::Warped { d, .. } => d,
             Manifold::FadingSquares => FADING_SQUARES_SIDE * FADING_SQUARES_SIDE,
         }
     }
@@ -395,6 +412,7 @@ impl Manifold {
                     params.push(x1);
                 }
             }
+            Manifold::Warped { k, d } => return (WarpMap::new(k, d).sample(n, rng), None),
             Manifold::FadingSquares => {
                 for i in 0..n {
                     let v = rng.random::<f64>();
@@ -450,15 +468,19 @@ impl Manifold {
     /// An upper estimate of the memory [`Manifold::generate`] allocates for `opts`, in bytes
     /// (`None` when it exceeds `u64`): with `d` the native ambient dimension and `D` the
     /// embedding dimension, `8 (n d + n)` for the points and parameters, plus
-    /// `8 (n k + d k + n d)` for the basis, coordinates and product of a linear subspace or
-    /// hypercube, plus `8 (D d + n D)` for an embedding's frame and product.
+    /// `8 (n k + d k + n d)` for the basis, coordinates and product of a linear subspace,
+    /// hypercube or warped manifold (whose `d x 3k` frames are counted in the same `d k` terms
+    /// three times over: `8 (3 d k)` more), plus `8 (D d + n D)` for an embedding's frame and product.
     pub fn bytes_needed(&self, opts: &GenerateOptions) -> Option<u64> {
         let (n, d) = (opts.n as u64, self.ambient_dim() as u64);
         let mul = |a: u64, b: u64| a.checked_mul(b);
         let mut words = mul(n, d)?.checked_add(n)?;
-        if let Manifold::LinearSubspace { k, .. } | Manifold::Hypercube { k, .. } = *self {
+        if let Manifold::LinearSubspace { k, .. } | Manifold::Hypercube { k, .. } | Manifold::Warped { k, .. } = *self {
             let k = k as u64;
             words = words.checked_add(mul(n, k)?)?.checked_add(mul(d, k)?)?.checked_add(mul(n, d)?)?;
+            if let Manifold::Warped { .. } = *self {
+                words = words.checked_add(mul(3, mul(d, k)?)?)?;
+            }
         }
         if let Some(big) = opts.embed_dim {
             let big = big as u64;
@@ -513,6 +535,7 @@ impl Manifold {
     ///   `rho = sqrt(x1^2 + x2^2)`;
     /// - linear subspace `|x - B B^T x|`; hypercube
     ///   `sqrt(|x - B z|^2 + sum_i dist(z_i, [0, 1])^2)` with `z = B^T x`;
+    /// - warped manifolds: the vertical residual of [`WarpMap::vertical_error`];
     /// - fading squares: the distance to the segment `{v m : v in [0, 1]}` (`m` the square's
     ///   indicator), `|x - v* m|` with `v* = clamp(<x, m> / 36, 0, 1)`.
     ///
@@ -567,6 +590,7 @@ impl Manifold {
                 })
                 .collect()
             }
+            Manifold::Warped { k, d } => WarpMap::new(k, d).vertical_error(x),
             Manifold::FadingSquares => {
                 let mut in_square = vec![false; x.ncols()];
                 fading_squares_pixels().for_each(|j| in_square[j] = true);
@@ -674,6 +698,9 @@ fn orthonormal_frame<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> 
     }
     q
 }
+
+mod warped;
+pub use warped::{WARP_AMPLITUDE, WARP_FREQUENCY, WarpMap};
 
 #[cfg(test)]
 mod tests;

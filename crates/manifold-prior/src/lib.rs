@@ -68,6 +68,7 @@
 
 mod average;
 mod config;
+mod ensemble;
 mod error;
 mod estimator;
 mod fit;
@@ -95,6 +96,7 @@ pub use intrinsic_dim;
 pub use autodiff_lite::ParamStore;
 pub use average::{Averaged, MovingAverage, ParamSource, ParamValues};
 pub use config::{ActNormLayers, Architecture, DataConfig, FitConfig, ImageFlow, Mixing, PriorConfig, VectorFlow};
+pub use ensemble::{EnsembleFlowEstimator, FlowId, MAX_PCA_DIM, MIN_SAMPLES};
 pub use error::{CheckpointError, PriorError};
 pub use estimator::FlowEstimator;
 pub use fit::{
@@ -115,8 +117,9 @@ pub use presets::{
 pub use prior::{Density, DiagonalGaussian, MeanMode, Prior, Sampler, Spectrum, StandardNormal, TriangularGaussian};
 pub use profile::{StepProfile, profile_steps};
 pub use readoff::{
-    IntrinsicDimension, ReadoffConfig, ReadoffRule, RuleCounts, RuleKind, SpectrumSource, largest_log_gap_count,
-    noise_relative_count, noise_sweep_count, noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,
+    CLEAR_GAP_RATIO, EnsembleReadoff, IntrinsicDimension, ReadoffConfig, ReadoffRule, RuleCounts, RuleKind,
+    SpectrumSource, ensemble_readoff, largest_log_gap_count, noise_relative_count, noise_sweep_count,
+    noise_sweep_slopes, ratio, relative_count, spread_log_gap_count,
 };
 pub use scaling::{ScalingMode, Standardizer};
 pub use spread::{SpreadConfig, SpreadNoise, SpreadPlacement};

@@ -314,6 +314,134 @@ impl IntrinsicDimension {
     }
 }
 
+/// What an ensemble of spectra says about the dimension: the read-off of
+/// [`crate::FlowEstimator`] (issue 21: stable and honest on real data).
+///
+/// Inputs: the encoded data's spectra `lambda^(m)` of `M` independently trained members
+/// (sorted largest first, same length `D`) and the spread `s` they were trained with.
+///
+/// - Ensemble spectrum: the geometric mean over members per rank of the eigenvalues floored
+///   at `f = s^2 / 10`, `L_i = mean_m ln max(lambda^(m)_i, f)`, and a virtual last value
+///   `L_(D+1) = ln f`. Directions squeezed far below the training noise all sit at the floor,
+///   so gaps among them (rounding, how far each collapsed) vanish, and with the virtual value
+///   a spectrum with nothing collapsed (a 2-D blob) has its gap at `D`.
+/// - Gap measure `q = G_(1) / G_(2)`: the largest log-gap `G_i = L_i - L_(i+1)`, `i = 1..D`,
+///   of the ensemble spectrum divided by the second largest. A spectrum with a gap has one
+///   log-gap far above the others; a smooth decay has many of similar size and `q` near 1.
+/// - The gap is *clear* when `q >= q_min` and every member's own largest log-gap sits at the
+///   same position `k` as the ensemble's: then the dimension is `k` and the interval `[k, k]`.
+/// - Otherwise there is no clear gap, and the position of the largest gap means nothing.
+///   The dimension is then the median over members of the noise count `#{i : lambda_i > s^2}`
+///   (directions the flow kept above the variance of the noise it was trained with: the
+///   dimension at resolution `s`), and the interval runs from the smallest member count above
+///   `2 s^2` to the largest above `s^2 / 2`: how far the count moves when the resolution changes
+///   by a factor `sqrt 2` either way, over the members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleReadoff {
+    /// The dimension: the agreed gap position when the gap is clear, otherwise the median
+    /// member noise count (a half-integer when the two middle counts differ).
+    pub dimension: f64,
+    /// Lower and upper end of the interval (inclusive).
+    pub interval: (usize, usize),
+    /// Whether the gap was clear (see the type's docs).
+    pub clear_gap: bool,
+    /// The gap measure `q` (largest over second-largest log-gap of the ensemble spectrum;
+    /// `+inf` when only one gap is nonzero).
+    pub gap_ratio: f64,
+    /// Position `k` of the ensemble spectrum's largest log-gap (the count above it).
+    pub gap_position: usize,
+    /// The ensemble spectrum (geometric mean over members of the floored eigenvalues),
+    /// largest first.
+    pub spectrum: Vec<f64>,
+    /// Each member's largest-log-gap position.
+    pub member_gap_positions: Vec<usize>,
+    /// Each member's noise count `#{lambda_i > s^2}`.
+    pub member_counts: Vec<usize>,
+}
+
+/// The default `q_min` of [`ensemble_readoff`]: chosen on data sets outside the judged ones
+/// (docs/spread-study.md, issue 21 section; raw spectra in docs/results/id-compare/tuning/).
+/// There, at `s = 0.1`, warped manifolds
+/// (K = 3, 7 in 64 and K = 10 in 784 dimensions) gave `q` from 4.2 to 6.7 and real images
+/// (MNIST test images pooled to 8 x 8, all and one class) 1.16 to 1.27; 2.5 sits between,
+/// about the geometric middle.
+pub const CLEAR_GAP_RATIO: f64 = 2.5;
+
+/// The ensemble read-off of [`EnsembleReadoff`] with gap threshold `q_min`.
+///
+/// # Panics
+/// If `spectra` is empty, the spectra differ in length, or they hold fewer than 2 values.
+#[track_caller]
+pub fn ensemble_readoff(spectra: &[Vec<f64>], spread: f64, q_min: f64) -> EnsembleReadoff {
+    assert!(!spectra.is_empty(), "ensemble_readoff: no spectra");
+    let d = spectra[0].len();
+    assert!(d >= 2, "ensemble_readoff: spectra of {d} values");
+    assert!(spectra.iter().all(|s| s.len() == d), "ensemble_readoff: spectra of different lengths");
+    let sorted: Vec<Vec<f64>> = spectra
+        .iter()
+        .map(|s| {
+            let mut v = s.clone();
+            v.sort_by(|a, b| b.total_cmp(a));
+            v
+        })
+        .collect();
+    let floor = (spread * spread / 10.0).max(f64::MIN_POSITIVE);
+    let logs: Vec<Vec<f64>> = sorted
+        .iter()
+        .map(|v| v.iter().map(|&l| l.max(floor).ln()).chain(std::iter::once(floor.ln())).collect())
+        .collect();
+    let m = logs.len() as f64;
+    let mean_log: Vec<f64> = (0..=d).map(|i| logs.iter().map(|l| l[i]).sum::<f64>() / m).collect();
+    let largest_gap = |l: &[f64]| -> (usize, f64, f64) {
+        let (mut best, mut first, mut second) = (1, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for i in 0..l.len() - 1 {
+            let g = l[i] - l[i + 1];
+            if g > first {
+                second = first;
+                first = g;
+                best = i + 1;
+            } else if g > second {
+                second = g;
+            }
+        }
+        (best, first, second)
+    };
+    let (position, first, second) = largest_gap(&mean_log);
+    let gap_ratio = if second > 0.0 {
+        first / second
+    } else if first > 0.0 {
+        f64::INFINITY
+    } else {
+        1.0
+    };
+    let member_gap_positions: Vec<usize> = logs.iter().map(|l| largest_gap(l).0).collect();
+    let count = |v: &[f64], t: f64| v.iter().filter(|&&l| l > t).count();
+    let s2 = spread * spread;
+    let member_counts: Vec<usize> = sorted.iter().map(|v| count(v, s2)).collect();
+    let clear_gap = gap_ratio >= q_min && member_gap_positions.iter().all(|&k| k == position);
+    let (dimension, interval) = if clear_gap {
+        (position as f64, (position, position))
+    } else {
+        let mut c = member_counts.clone();
+        c.sort_unstable();
+        let mid = c.len() / 2;
+        let median = if c.len() % 2 == 1 { c[mid] as f64 } else { (c[mid - 1] + c[mid]) as f64 / 2.0 };
+        let lo = sorted.iter().map(|v| count(v, 2.0 * s2)).min().unwrap_or(0);
+        let hi = sorted.iter().map(|v| count(v, s2 / 2.0)).max().unwrap_or(d);
+        (median, (lo, hi))
+    };
+    EnsembleReadoff {
+        dimension,
+        interval,
+        clear_gap,
+        gap_ratio,
+        gap_position: position,
+        spectrum: mean_log[..d].iter().map(|l| l.exp()).collect(),
+        member_gap_positions,
+        member_counts,
+    }
+}
+
 /// `lambda_1 / lambda_2` of a spectrum sorted largest first (`inf` if `lambda_2 = 0`, NaN
 /// for fewer than two values).
 pub fn ratio(values: &[f64]) -> f64 {
@@ -430,6 +558,40 @@ mod tests {
         assert!(slopes[0].abs() < 0.05 && (slopes[1] - 1.0).abs() < 1e-9, "{slopes:?}");
         assert!(slopes[2..].iter().all(|b| *b == f64::INFINITY), "{slopes:?}");
         assert_eq!(noise_sweep_count(&[(0.01, &lo), (0.1, &hi)], 0.5), 1);
+    }
+
+    #[test]
+    fn an_ensemble_with_a_clear_gap_reads_its_position() {
+        // Three members with 3 directions well above s^2 = 0.01 and the rest far below.
+        let member = |a: f64| vec![0.3 * a, 0.2, 0.1 / a, 3e-4, 2e-4 * a, 1e-4, 8e-5];
+        let r = ensemble_readoff(&[member(1.0), member(1.2), member(0.9)], 0.1, CLEAR_GAP_RATIO);
+        assert!(r.clear_gap && r.gap_ratio > 5.0, "{r:?}");
+        assert_eq!((r.dimension, r.interval, r.gap_position), (3.0, (3, 3), 3));
+        assert_eq!(r.member_counts, vec![3, 3, 3]);
+    }
+
+    #[test]
+    fn a_smooth_decay_has_no_clear_gap_and_an_interval() {
+        // Geometric decay by a factor 1.3 per rank, with seed-to-seed jitter: every log-gap
+        // about ln 1.3, the largest lands anywhere.
+        let member =
+            |j: f64| (0..40).map(|i| 0.2 * 1.3f64.powi(-i) * (1.0 + j * ((i * 7) % 5) as f64 / 50.0)).collect();
+        let spectra: Vec<Vec<f64>> = vec![member(0.0), member(1.0), member(-1.0), member(0.5)];
+        let r = ensemble_readoff(&spectra, 0.1, CLEAR_GAP_RATIO);
+        assert!(!r.clear_gap && r.gap_ratio < CLEAR_GAP_RATIO, "{r:?}");
+        // 0.2 / 1.3^i > 0.01 for i <= 11: 12 directions above s^2, the interval around it.
+        assert_eq!(r.dimension, 12.0, "{r:?}");
+        assert!(r.interval.0 < 12 && r.interval.1 > 12, "{r:?}");
+        assert_eq!(r.interval, (9, 15), "count above 2 s^2 and s^2 / 2");
+    }
+
+    #[test]
+    fn members_that_disagree_on_the_gap_make_it_unclear() {
+        let a = vec![1.0, 0.5, 1e-4, 1e-4];
+        let b = vec![1.0, 1e-4, 0.9e-4, 0.8e-4];
+        let r = ensemble_readoff(&[a.clone(), a, b], 0.1, CLEAR_GAP_RATIO);
+        assert!(!r.clear_gap, "{r:?}");
+        assert_eq!(r.member_gap_positions, vec![2, 2, 1]);
     }
 
     #[test]
