@@ -74,6 +74,11 @@ pub struct RunArgs {
     /// expectation in closed form, no sampling). Not with `all`.
     #[arg(long, value_enum, value_name = "MODE")]
     pub spread_noise: Option<SpreadNoise>,
+
+    /// Directory of the data files, for experiments that read some (mnist: the IDX files;
+    /// default: the environment variable MFLOW_MNIST).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// What an experiment name on the command line selects.
@@ -155,6 +160,7 @@ impl RunArgs {
             out_dir,
             verbosity: self.verbosity(),
             spread_noise: self.spread_noise.or_else(|| info.spread_noises.first().map(|v| v.spread_noise)),
+            data: self.data.clone(),
         }
     }
 }
