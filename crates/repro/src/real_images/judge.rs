@@ -89,8 +89,11 @@ fn per_seed(m: &Measurements, kind: ModelKind, f: impl Fn(&ModelResult) -> f64) 
     m.seeds.iter().map(|s| f(if kind == ModelKind::Spread { &s.spread } else { &s.standard })).collect()
 }
 
-/// The metrics of claim (a): name, accessor, whether higher is better.
-pub(crate) const QUALITY: [(&str, fn(&Quality) -> f64, bool); 4] = [
+/// One metric of claim (a): its name, how to read it, whether higher is better.
+pub(crate) type QualityMetric = (&'static str, fn(&Quality) -> f64, bool);
+
+/// The metrics of claim (a).
+pub(crate) const QUALITY: [QualityMetric; 4] = [
     ("Frechet distance", |q| q.frechet, false),
     ("precision", |q| q.precision, true),
     ("recall", |q| q.recall, true),

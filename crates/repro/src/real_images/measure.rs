@@ -108,6 +108,9 @@ pub fn classical_id(x: MatRef<'_, f64>) -> ClassicalId {
     ClassicalId { mle: MLE_KS.map(|k| run(&Mle::new(k))), twonn: run(&TwoNn::default()) }
 }
 
+/// A trained model, its validation losses `(step, loss)` and its training seconds.
+type Trained = (FittedModel, Vec<(usize, f64)>, f64);
+
 /// Everything measured for one seed.
 #[derive(Debug, Clone)]
 pub struct SeedResult {
@@ -251,7 +254,7 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
     let jobs: Vec<(ModelKind, u64)> =
         seeds.iter().flat_map(|&s| [(ModelKind::Standard, s), (ModelKind::Spread, s)]).collect();
     let bars = Mutex::new(progress::multi(ctx.verbosity));
-    let trained: Vec<(ModelKind, u64, FittedModel, Vec<(usize, f64)>, f64)> = jobs
+    let trained: Vec<(ModelKind, u64, Trained)> = jobs
         .into_par_iter()
         .map(|(kind, seed)| {
             let config = model_config(kind, &protocol, seed);
@@ -272,7 +275,7 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
             let t0 = std::time::Instant::now();
             let model = fit(DataSource::Generator(&mut generate), &config, &FitOptions::default(), &mut observer)
                 .with_context(|| format!("training the {} flow (seed {seed})", kind.name()))?;
-            Ok((kind, seed, model, observer.rows, t0.elapsed().as_secs_f64()))
+            Ok((kind, seed, (model, observer.rows, t0.elapsed().as_secs_f64())))
         })
         .collect::<anyhow::Result<_>>()?;
 
@@ -300,9 +303,9 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
     let classical_classes: Vec<ClassicalId> =
         class_rows.iter().map(|rows| classical_id(select_rows(id_x, rows).as_ref())).collect();
 
-    let mut by_seed: BTreeMap<u64, [Option<(FittedModel, Vec<(usize, f64)>, f64)>; 2]> = BTreeMap::new();
-    for (kind, seed, model, val, secs) in trained {
-        by_seed.entry(seed).or_default()[kind as usize] = Some((model, val, secs));
+    let mut by_seed: BTreeMap<u64, [Option<Trained>; 2]> = BTreeMap::new();
+    for (kind, seed, t) in trained {
+        by_seed.entry(seed).or_default()[kind as usize] = Some(t);
     }
     let mut results = Vec::new();
     let mut figures = None;
@@ -311,7 +314,7 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
         let id = spread.0.intrinsic_dimension(id_x)?.context("the spread flow has a read-off")?;
         let id_classes = class_rows
             .iter()
-            .map(|rows| Ok(spread.0.intrinsic_dimension(select_rows(id_x, rows).as_ref())?.context("read-off")?))
+            .map(|rows| spread.0.intrinsic_dimension(select_rows(id_x, rows).as_ref())?.context("read-off"))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let readoff = id.estimate().clamp(1, data.dim());
         let mut ks: Vec<(String, usize)> = vec![("ID".into(), readoff)];

@@ -189,6 +189,9 @@ fn nearest_size(side: usize) -> (u32, u32) {
     )
 }
 
+/// A labelled line of points and its colour.
+type Series = (String, Vec<(f64, f64)>, RGBColor);
+
 /// Mean over seeds at each K of one model, as `(mean K, mean accuracy)` points sorted by K.
 fn model_points(m: &Measurements, kind: ModelKind, probe: bool) -> Vec<(f64, f64)> {
     let n_k = m.seeds.first().map_or(0, |s| s.spread.repr.len());
@@ -222,7 +225,7 @@ where
     ))?;
     let panels = body.split_evenly((1, 2));
     for (panel, (probe, name)) in panels.iter().zip([(true, "linear probe"), (false, "5-NN")]) {
-        let series: Vec<(String, Vec<(f64, f64)>, RGBColor)> = vec![
+        let series: Vec<Series> = vec![
             ("spread flow".into(), model_points(m, ModelKind::Spread, probe), palette::SPREAD),
             ("standard flow".into(), model_points(m, ModelKind::Standard, probe), palette::BASELINE),
             (
