@@ -4,7 +4,6 @@
 
 use faer::{Mat, MatRef};
 use intrinsic_dim::{Estimate, EstimateError, Estimator};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::estimator::FlowEstimator;
@@ -241,7 +240,7 @@ impl EnsembleFlowEstimator {
         let seeds: Vec<u64> =
             (0..self.members as u64).map(|m| base.wrapping_mul(self.members as u64).wrapping_add(m)).collect();
         let spectra: Result<Vec<Vec<f64>>, String> = seeds
-            .par_iter()
+            .iter()
             .map(|&seed| {
                 let scaler = Standardizer::fit(x.as_ref(), self.member.scaling);
                 let mut model = spread_preset(p, self.member.n_layers, seed, self.member.spread, scaler)

@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// report equal an uninterrupted run's except for wall times.
     #[arg(long)]
     pub resume: bool,
+    /// Directory of the data files, for experiments that read some (mnist: the IDX files;
+    /// default: the environment variable MFLOW_MNIST).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// What an experiment name on the command line selects.
@@ -183,6 +187,7 @@ impl RunArgs {
             } else {
                 Checkpointing::default()
             },
+            data: self.data.clone(),
         }
     }
 }

@@ -13,8 +13,10 @@ pub mod csv_out;
 pub mod fading_squares;
 pub mod fig1;
 pub mod id_compare;
+pub mod image_metrics;
 pub mod plot;
 pub mod progress;
+pub mod real_images;
 pub mod report;
 pub mod spread_study;
 
@@ -48,6 +50,8 @@ pub struct RunContext {
     pub verbosity: Verbosity,
     /// `--checkpoint-every` and `--resume` (see [`checkpoint`]).
     pub checkpointing: checkpoint::Checkpointing,
+    /// The data directory `--data` named, for experiments that read files (mnist).
+    pub data: Option<PathBuf>,
 }
 
 impl RunContext {
@@ -161,6 +165,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         resumable: false,
     },
     ExperimentInfo {
+        resumable: false,
         name: "id-compare",
         summary: "the flow estimator vs MLE and TwoNN on warped K-manifolds in 64 and 784 dimensions, digits (all, per class, halves) and 10k MNIST images: dimension, interval, gap and wall time (issue 21)",
         typical_time: "~ 1 min per flow estimate per seed (--seeds 10: about 3 h on a loaded 2-core machine)",
@@ -168,7 +173,50 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         quick: None,
         spread_noises: &[],
     },
+    ExperimentInfo {
+        resumable: false,
+        name: "digits",
+        summary: "real 8x8 digits: standard vs spread flow on sample quality, representation and intrinsic \
+                  dimension (the paper's three claims); --quick for 600 steps and one seed",
+        typical_time: "~ 20 min with --seeds 3 (measured 1,227 s at load ~19 on 2 cores)",
+        run: Some(real_images::run_digits),
+        quick: Some(&DIGITS_QUICK),
+        spread_noises: &[],
+    },
+    ExperimentInfo {
+        resumable: false,
+        name: "mnist",
+        summary: "MNIST or Fashion-MNIST (--data DIR or MFLOW_MNIST): the paper's three claims on 28x28 images; \
+                  --quick for a 10k/2k subset and 300 steps",
+        typical_time: "not measured (full protocol not run yet)",
+        run: Some(real_images::run_mnist),
+        quick: Some(&MNIST_QUICK),
+        spread_noises: &[],
+    },
 ];
+
+/// `digits --quick`: 600 steps, one seed (see [`real_images::Protocol::digits_quick`]).
+pub const DIGITS_QUICK: ExperimentInfo = ExperimentInfo {
+    resumable: false,
+    name: "digits",
+    summary: "digits, reduced (--quick): 600 steps, one seed",
+    typical_time: "~ 1.5 min (measured 82 s at load ~19)",
+    run: Some(real_images::run_digits_quick),
+    quick: None,
+    spread_noises: &[],
+};
+
+/// `mnist --quick`: 10,000 training and 2,000 test images, 300 steps, one seed (see
+/// [`real_images::Protocol::mnist_quick`]).
+pub const MNIST_QUICK: ExperimentInfo = ExperimentInfo {
+    resumable: false,
+    name: "mnist",
+    summary: "mnist, reduced (--quick): 10k train / 2k test images, 300 steps, one seed",
+    typical_time: "~ 22 min at load ~19 (measured 1,310 s; over the 5-minute budget)",
+    run: Some(real_images::run_mnist_quick),
+    quick: None,
+    spread_noises: &[],
+};
 
 /// `spread-study --quick`: 5 manifolds (the 4 graph manifolds and the circle as a closed
 /// control) x s in {0.01, 0.03} x 2 placements x the paper conditioner x 3 seeds, 10k steps
@@ -271,6 +319,7 @@ mod tests {
             verbosity: Verbosity::Quiet,
             spread_noise: None,
             checkpointing: Default::default(),
+            data: None,
         };
         let report = run_experiment(&info, &ctx)?;
         assert!(report.wall_time_s > 0.0);

@@ -108,6 +108,7 @@ fn the_real_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
         verbosity: crate::Verbosity::Quiet,
         spread_noise: None,
         checkpointing: Default::default(),
+        data: None,
     };
     let info = crate::find("fig1").expect("fig1 is registered");
     let report = crate::run_experiment(info, &ctx)?;

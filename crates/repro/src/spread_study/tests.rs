@@ -115,6 +115,7 @@ fn quick_is_registered_and_the_runner_writes_the_report() -> anyhow::Result<()> 
         verbosity: crate::Verbosity::Quiet,
         spread_noise: None,
         checkpointing: Default::default(),
+        data: None,
     };
     let report = crate::run_experiment(quick, &ctx)?;
     assert_eq!(report.seeds, vec![0]);
