@@ -376,14 +376,24 @@ fn run_training(
 
 /// The settings (paths in the JSON of the configuration) whose values differ.
 pub fn config_differences(a: &FitConfig, b: &FitConfig) -> Vec<String> {
+    let (Ok(a), Ok(b)) = (serde_json::to_value(a), serde_json::to_value(b)) else {
+        return vec!["the configurations cannot be compared".into()];
+    };
+    json_differences(&a, &b)
+}
+
+/// The paths (`a.b.c`) whose values differ between a checkpoint's settings `saved` and the
+/// current ones `now`, one line each (`path: saved (checkpoint) vs now (now)`); a key present
+/// on one side only compares against `null`.
+pub fn json_differences(saved: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
     fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
         match (a, b) {
             (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
                 let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
                 keys.sort();
                 keys.dedup();
+                let null = serde_json::Value::Null;
                 for k in keys {
-                    let null = serde_json::Value::Null;
                     let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                     walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
                 }
@@ -392,11 +402,8 @@ pub fn config_differences(a: &FitConfig, b: &FitConfig) -> Vec<String> {
             _ => {}
         }
     }
-    let (Ok(a), Ok(b)) = (serde_json::to_value(a), serde_json::to_value(b)) else {
-        return vec!["the configurations cannot be compared".into()];
-    };
     let mut out = Vec::new();
-    walk("", &a, &b, &mut out);
+    walk("", saved, now, &mut out);
     out
 }
 

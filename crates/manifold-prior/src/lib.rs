@@ -101,6 +101,7 @@ pub use error::{CheckpointError, PriorError};
 pub use estimator::FlowEstimator;
 pub use fit::{
     AVERAGE_PREFIX, FitOptions, FittedModel, FlowModel, LogRow, MODEL_FORMAT, TrainingSummary, config_differences, fit,
+    json_differences,
 };
 /// The flow-core types in the signatures of [`FitConfig`] and the presets.
 pub use flow_core::{Activation, CouplingTransform};

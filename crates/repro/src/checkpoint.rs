@@ -170,25 +170,7 @@ pub fn remove(ctx: &RunContext) -> anyhow::Result<()> {
 /// The paths (in the JSON) whose values differ between the checkpoint's settings `saved` and
 /// the current ones `now`, one line each.
 fn differences(saved: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
-    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
-        match (a, b) {
-            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                let null = serde_json::Value::Null;
-                for k in keys {
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
-                }
-            }
-            _ if a != b => out.push(format!("{path}: {a} (checkpoint) vs {b} (now)")),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk("", saved, now, &mut out);
-    out
+    manifold_prior::json_differences(saved, now)
 }
 
 #[cfg(test)]
