@@ -60,7 +60,7 @@ const SAFE_MIN: f64 = 5.527147875260445e-76;
 
 /// `e = floor(log2 max_ij |x_ij|)` (0 for all-zero data): dividing by `2^e` brings the
 /// largest entry into `[1, 2)`.
-pub(crate) fn magnitude_exponent(data: MatRef<'_, f64>) -> i32 {
+pub fn magnitude_exponent(data: MatRef<'_, f64>) -> i32 {
     let max = (0..data.ncols())
         .flat_map(|j| (0..data.nrows()).map(move |i| (i, j)))
         .fold(0.0f64, |m, (i, j)| m.max(data[(i, j)].abs()));
@@ -99,7 +99,7 @@ pub(crate) fn working_exponent(data: MatRef<'_, f64>) -> i32 {
 
 /// `v 2^e`, exact whenever the result is a normal number (the factor is applied in steps that
 /// are each representable).
-pub(crate) fn times_pow2(mut v: f64, mut e: i32) -> f64 {
+pub fn times_pow2(mut v: f64, mut e: i32) -> f64 {
     while e != 0 {
         let step = e.clamp(-1000, 1000);
         v *= 2f64.powi(step);

@@ -57,7 +57,7 @@ mod par;
 pub mod pca;
 pub mod twonn;
 
-pub use check::median;
+pub use check::{magnitude_exponent, median, times_pow2};
 pub use corrdim::CorrelationDimension;
 /// The dense-matrix crate of every signature here (`MatRef<f64>` data, one sample per row),
 /// re-exported so that users need no dependency of their own on a matching version.

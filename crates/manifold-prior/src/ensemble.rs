@@ -124,31 +124,6 @@ fn fmt_half(v: f64) -> String {
     if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
 
-/// `v 2^e`, exact when the result is a normal number (applied in representable steps).
-fn times_pow2(mut v: f64, mut e: i32) -> f64 {
-    while e != 0 {
-        let step = e.clamp(-1000, 1000);
-        v *= 2f64.powi(step);
-        e -= step;
-    }
-    v
-}
-
-/// `floor(log2 v)` for finite `v > 0`, from the bits (exact for subnormals too); 0 for 0.
-fn exponent_of(v: f64) -> i32 {
-    if v == 0.0 || !v.is_finite() {
-        return 0;
-    }
-    let bits = v.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    if biased == 0 {
-        let mantissa = bits & ((1 << 52) - 1);
-        63 - mantissa.leading_zeros() as i32 - 1074
-    } else {
-        biased - 1023
-    }
-}
-
 /// The number of rows equal to another row (compared bit for bit after `-0 == 0`) and the
 /// number of distinct rows.
 fn duplicates(x: MatRef<'_, f64>) -> (usize, usize) {
@@ -216,9 +191,8 @@ impl EnsembleFlowEstimator {
         if distinct < MIN_SAMPLES {
             return Err(EstimateError::Duplicates { skipped, total: n });
         }
-        let max = (0..d).flat_map(|j| (0..n).map(move |i| (i, j))).fold(0.0f64, |m, (i, j)| m.max(data[(i, j)].abs()));
-        let e = exponent_of(max);
-        let scaled = Mat::from_fn(n, d, |i, j| times_pow2(data[(i, j)], -e));
+        let e = intrinsic_dim::magnitude_exponent(data);
+        let scaled = Mat::from_fn(n, d, |i, j| intrinsic_dim::times_pow2(data[(i, j)], -e));
         let x = if d > self.max_dim.max(2) {
             if d > MAX_PCA_DIM {
                 return Err(EstimateError::Failed(format!(

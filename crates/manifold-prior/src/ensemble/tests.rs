@@ -100,7 +100,7 @@ proptest! {
         let x = sine();
         let est = short(1, 40);
         let reference = est.estimate_detailed(x.as_ref()).unwrap();
-        let y = Mat::from_fn(x.nrows(), x.ncols(), |i, j| times_pow2(x[(i, j)], e));
+        let y = Mat::from_fn(x.nrows(), x.ncols(), |i, j| intrinsic_dim::times_pow2(x[(i, j)], e));
         prop_assume!(y.col_iter().all(|c| c.iter().all(|v| v.is_normal() || *v == 0.0)));
         let id = est.estimate_detailed(y.as_ref()).unwrap();
         prop_assert_eq!(&id.readoff, &reference.readoff);
