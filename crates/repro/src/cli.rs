@@ -42,8 +42,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Number of seeds for the multi-seed targets (seeds 0..N-1).
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Number of seeds for the multi-seed targets: seeds SEED..SEED+N-1 (with the default
+    /// --seed 0, seeds 0..N-1). At most 1000: each seed trains a model.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
     pub seeds: u64,
 
     /// Training steps (default: the paper preset). Targets a shortened run cannot reach are
@@ -74,7 +75,22 @@ pub struct RunArgs {
     /// expectation in closed form, no sampling). Not with `all`.
     #[arg(long, value_enum, value_name = "MODE")]
     pub spread_noise: Option<SpreadNoise>,
+
+    /// A named training setting, for experiments that have them (fig1: `default`, `paper` for
+    /// the paper's configuration as written, and the candidates the default was chosen from:
+    /// `cosine-tail`, `expected-noise`, `ema-samples`). Not with `all`.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
 }
+
+/// The largest `--seeds`: every seed trains at least one model, so a larger count is a typo
+/// rather than a plan (`--seeds 100000000` would ask for weeks of training and gigabytes of
+/// per-seed results).
+pub const MAX_SEEDS: u64 = 1000;
+
+/// The experiments that take `--preset`, with the names each accepts (the default first).
+pub const PRESETS: &[(&str, &[&str])] =
+    &[("fig1", &["default", "paper", "cosine-tail", "expected-noise", "ema-samples"])];
 
 /// What an experiment name on the command line selects.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +116,10 @@ impl Cli {
                 self.run.spread_noise.is_none(),
                 "--spread-noise selects one experiment's variant; it does not apply to `all`"
             );
+            anyhow::ensure!(
+                self.run.preset.is_none(),
+                "--preset selects one experiment's setting; it does not apply to `all`"
+            );
             return Ok(Some(Selection::All));
         }
         let info = match crate::find(name) {
@@ -122,6 +142,16 @@ impl Cli {
                 "experiment '{name}' has no --spread-noise {} variant (see --list)",
                 noise.name()
             );
+        }
+        if let Some(preset) = self.run.preset.as_deref() {
+            match PRESETS.iter().find(|(e, _)| *e == info.name) {
+                None => anyhow::bail!("experiment '{name}' has no presets (--preset is for: fig1)"),
+                Some((_, names)) => anyhow::ensure!(
+                    names.contains(&preset),
+                    "experiment '{name}' has no preset '{preset}' (known: {})",
+                    names.join(", ")
+                ),
+            }
         }
         Ok(Some(Selection::One(info)))
     }
@@ -155,6 +185,7 @@ impl RunArgs {
             out_dir,
             verbosity: self.verbosity(),
             spread_noise: self.spread_noise.or_else(|| info.spread_noises.first().map(|v| v.spread_noise)),
+            preset: self.preset.clone(),
         }
     }
 }
@@ -225,6 +256,7 @@ mod tests {
         let ctx = cli.run.context(info, Several::Yes);
         assert_eq!(ctx.out_dir, Path::new("/tmp/x").join("fig1"));
         assert_eq!((ctx.seed, ctx.n_seeds, ctx.steps), (3, 2, Some(100)));
+        assert_eq!(ctx.seeds(), vec![3, 4], "the multi-seed range starts at --seed");
         assert_eq!(ctx.verbosity, Verbosity::Quiet);
         assert_eq!(cli.run.policy(), TargetPolicy::Strict);
         Ok(())
@@ -235,6 +267,15 @@ mod tests {
         assert!(parse(&["--list"])?.list);
         assert!(parse(&[]).is_err(), "an experiment or --list is required");
         assert!(parse(&["fig1", "--seeds", "0"]).is_err());
+        // A huge seed count is refused up front with the limit (it used to panic).
+        let huge = parse(&["fig1", "--seeds", "100000000"]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(huge.contains("100000000") && huge.contains("1000"), "{huge}");
+        assert!(parse(&["fig1", "--seeds", "1000"]).is_ok());
+        // --preset: known names of experiments that have presets only.
+        assert!(parse(&["fig1", "--preset", "paper"])?.selection().is_ok());
+        assert!(parse(&["fig1", "--preset", "nope"])?.selection().is_err());
+        assert!(parse(&["spread-study", "--preset", "paper"])?.selection().is_err());
+        assert!(parse(&["all", "--preset", "paper"])?.selection().is_err());
         assert!(parse(&["nope"])?.selection().is_err());
         // --quick picks the reduced variant, and only where there is one.
         let quick = parse(&["spread-study", "--quick"])?;

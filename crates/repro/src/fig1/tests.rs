@@ -107,6 +107,7 @@ fn the_real_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
         out_dir: dir.path().to_owned(),
         verbosity: crate::Verbosity::Quiet,
         spread_noise: None,
+        preset: None,
     };
     let info = crate::find("fig1").expect("fig1 is registered");
     let report = crate::run_experiment(info, &ctx)?;

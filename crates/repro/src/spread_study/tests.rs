@@ -114,6 +114,7 @@ fn quick_is_registered_and_the_runner_writes_the_report() -> anyhow::Result<()> 
         out_dir: dir.path().to_owned(),
         verbosity: crate::Verbosity::Quiet,
         spread_noise: None,
+        preset: None,
     };
     let report = crate::run_experiment(quick, &ctx)?;
     assert_eq!(report.seeds, vec![0]);
