@@ -77,8 +77,8 @@ pub struct RunArgs {
     pub spread_noise: Option<SpreadNoise>,
 
     /// A named training setting, for experiments that have them (fig1: `default`, `paper` for
-    /// the paper's configuration as written, and the candidates the default was chosen from:
-    /// `cosine-tail`, `expected-noise`, `ema-samples`). Not with `all`.
+    /// the paper's configuration as written, and the other candidates the default was chosen
+    /// from: `step-tail`, `expected-noise`, `ema-samples`). Not with `all`.
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
 }
@@ -90,7 +90,7 @@ pub const MAX_SEEDS: u64 = 1000;
 
 /// The experiments that take `--preset`, with the names each accepts (the default first).
 pub const PRESETS: &[(&str, &[&str])] =
-    &[("fig1", &["default", "paper", "cosine-tail", "expected-noise", "ema-samples"])];
+    &[("fig1", &["default", "paper", "step-tail", "expected-noise", "ema-samples"])];
 
 /// What an experiment name on the command line selects.
 #[derive(Debug, Clone, Copy)]
