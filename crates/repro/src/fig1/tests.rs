@@ -109,6 +109,7 @@ fn the_real_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
         spread_noise: None,
         checkpointing: Default::default(),
         data: None,
+        preset: None,
     };
     let info = crate::find("fig1").expect("fig1 is registered");
     let report = crate::run_experiment(info, &ctx)?;

@@ -74,6 +74,7 @@ fn mnist_without_data_says_where_to_get_it_and_leaves_no_folder() -> anyhow::Res
         spread_noise: None,
         data: Some(missing),
         checkpointing: Default::default(),
+        preset: None,
     };
     let info = crate::find("mnist").ok_or_else(|| anyhow::anyhow!("mnist is registered"))?;
     assert!(crate::run_experiment(info, &ctx).is_err());
@@ -94,6 +95,7 @@ fn digits_quick_runs_end_to_end_at_smoke_size() -> anyhow::Result<()> {
         spread_noise: None,
         data: None,
         checkpointing: Default::default(),
+        preset: None,
     };
     let mut protocol = Protocol::digits_quick();
     protocol.classifier.steps = 300;

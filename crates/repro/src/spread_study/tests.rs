@@ -116,6 +116,7 @@ fn quick_is_registered_and_the_runner_writes_the_report() -> anyhow::Result<()> 
         spread_noise: None,
         checkpointing: Default::default(),
         data: None,
+        preset: None,
     };
     let report = crate::run_experiment(quick, &ctx)?;
     assert_eq!(report.seeds, vec![0]);
