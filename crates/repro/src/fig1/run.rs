@@ -10,9 +10,9 @@ use faer::Mat;
 use indicatif::ProgressBar;
 use manifold_prior::autodiff_lite::WeightDecay;
 use manifold_prior::{
-    Architecture, CouplingTransform, DataSource, FitConfig, History, LrSchedule, ParamSource, PriorConfig,
-    ReadoffConfig, SpreadFlow, SpreadNoise, StandardFlow, Standardizer, VectorFlow, flow_core::LogScale, spread_model,
-    standard_model,
+    Architecture, CouplingTransform, DataSource, FitConfig, History, LrSchedule, Model, ParamSource, PriorConfig,
+    ReadoffConfig, SpreadFlow, SpreadNoise, StandardFlow, Standardizer, TrainConfig, TrainError, TrainObserver,
+    VectorFlow, flow_core::LogScale, spread_model, standard_model,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -221,6 +221,19 @@ fn baseline_config(spread: &FitConfig) -> FitConfig {
     }
 }
 
+/// Train `model` on fresh batches of the sine curve (the generator draws from the training
+/// seed's stream), through the run's checkpoints when it has some.
+fn train_on_sine<M: Model>(
+    checkpoints: Option<&RunCheckpoints>,
+    job: &str,
+    model: &mut M,
+    config: &TrainConfig,
+    observer: &mut dyn TrainObserver<M>,
+) -> Result<History, TrainError> {
+    let mut sine = |n: usize, rng: &mut ChaCha8Rng| Manifold::SineCurve.sample(n, rng);
+    checkpoint::train(checkpoints, job, model, DataSource::Generator(&mut sine), config, observer)
+}
+
 /// Run fig1: train, measure, draw, report.
 pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let preset = match ctx.preset.as_deref() {
@@ -257,45 +270,22 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
             let ck = checkpoints.as_ref();
             let bar = bars.lock().map(|m| progress::add_bar(&m, steps as u64, &label)).ok();
             let mut observer = BarObserver::new(bar.unwrap_or_else(ProgressBar::hidden), BAR_EVERY);
-            let mut sine = |n: usize, rng: &mut ChaCha8Rng| Manifold::SineCurve.sample(n, rng);
+            let training = &config.training;
+            let context = || format!("training {label}");
             Ok(match job {
                 Job::Baseline(_) => {
                     let mut model = standard_model(&config, Standardizer::identity(2))?;
-                    let h = checkpoint::train(
-                        ck,
-                        &name,
-                        &mut model,
-                        DataSource::Generator(&mut sine),
-                        &config.training,
-                        &mut observer,
-                    )
-                    .with_context(|| format!("training the baseline (seed {seed})"))?;
+                    let h = train_on_sine(ck, &name, &mut model, training, &mut observer).with_context(context)?;
                     Trained::Baseline(Box::new(model), h)
                 }
                 Job::Spread(_) => {
                     let mut model = spread_model(&config, Standardizer::identity(2))?;
-                    let h = checkpoint::train(
-                        ck,
-                        &name,
-                        &mut model,
-                        DataSource::Generator(&mut sine),
-                        &config.training,
-                        &mut observer,
-                    )
-                    .with_context(|| format!("training the spread flow (seed {seed})"))?;
+                    let h = train_on_sine(ck, &name, &mut model, training, &mut observer).with_context(context)?;
                     Trained::Spread(seed, Box::new(model), h)
                 }
                 Job::Ablation(ablation, _) => {
                     let mut model = spread_model(&config, Standardizer::identity(2))?;
-                    checkpoint::train(
-                        ck,
-                        &name,
-                        &mut model,
-                        DataSource::Generator(&mut sine),
-                        &config.training,
-                        &mut observer,
-                    )
-                    .with_context(|| format!("training the {ablation:?} ablation (seed {seed})"))?;
+                    train_on_sine(ck, &name, &mut model, training, &mut observer).with_context(context)?;
                     Trained::Ablation(ablation, seed, Box::new(model))
                 }
             })
