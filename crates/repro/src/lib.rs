@@ -60,6 +60,25 @@ pub struct RunContext {
 }
 
 impl RunContext {
+    /// A quiet run of experiment `name` into `out_dir` with every other setting at its
+    /// default: seed 0, one seed, the preset's steps, the experiment's default noise and
+    /// preset, no checkpoints, no data directory. Change fields with struct update syntax:
+    /// `RunContext { steps: Some(30), ..RunContext::new("fig1", dir) }`.
+    pub fn new(name: &'static str, out_dir: impl Into<PathBuf>) -> Self {
+        RunContext {
+            name,
+            seed: 0,
+            n_seeds: 1,
+            steps: None,
+            out_dir: out_dir.into(),
+            spread_noise: None,
+            verbosity: Verbosity::Quiet,
+            checkpointing: checkpoint::Checkpointing::default(),
+            data: None,
+            preset: None,
+        }
+    }
+
     /// The seeds of the multi-seed targets, `seed..seed + n_seeds` (so `--seed 100 --seeds
     /// 10` is seeds 100..109, a range disjoint from the default 0..9).
     pub fn seeds(&self) -> Vec<u64> {
@@ -321,18 +340,7 @@ mod tests {
             spread_noises: &[],
             resumable: false,
         };
-        let ctx = RunContext {
-            name: "fig1",
-            seed: 0,
-            n_seeds: 5,
-            steps: None,
-            out_dir: dir.path().join("nested").join("fig1"),
-            verbosity: Verbosity::Quiet,
-            spread_noise: None,
-            checkpointing: Default::default(),
-            data: None,
-            preset: None,
-        };
+        let ctx = RunContext { n_seeds: 5, ..RunContext::new("fig1", dir.path().join("nested").join("fig1")) };
         let report = run_experiment(&info, &ctx)?;
         assert!(report.wall_time_s > 0.0);
         assert!(report.versions.contains_key("rustc"));
