@@ -275,7 +275,9 @@ pub fn run_experiment(info: &ExperimentInfo, ctx: &RunContext) -> anyhow::Result
     let run =
         info.run.with_context(|| format!("experiment '{}' ({}) is not implemented yet", info.name, info.summary))?;
     let previous = atomic::prepare_out_dir(&ctx.out_dir)?;
-    if let Some(message) = previous.message(&ctx.out_dir) {
+    if ctx.checkpointing.resume {
+        eprintln!("repro: continuing the run in {} (--resume)", ctx.out_dir.display());
+    } else if let Some(message) = previous.message(&ctx.out_dir) {
         eprintln!("repro: {message}");
     }
     let start = Instant::now();
