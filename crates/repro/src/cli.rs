@@ -79,15 +79,18 @@ pub struct RunArgs {
 
     /// Checkpoint every training job each N steps (and at its end) into OUT/checkpoint/, so an
     /// interrupted run can be continued with --resume; the folder is removed once the report is
-    /// written. Jobs: fig1's baseline and each seed of its spread flow; fading-squares' one run.
-    /// spread-study has none (a run there is short; rerun it).
+    /// written. Jobs: fig1's baseline, each seed of its spread flow and each ablation;
+    /// fading-squares' one run. spread-study has none (a run there is short; rerun it);
+    /// id-compare needs none (it keeps every finished estimate in runs.csv).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: Option<u64>,
 
     /// Continue an interrupted run from OUT/checkpoint/ (same flags as the interrupted run;
     /// differing settings are refused). Each job resumes from its latest checkpoint (a finished
     /// job trains no further; one without a checkpoint starts from step 0), so the outputs and
-    /// report equal an uninterrupted run's except for wall times.
+    /// report equal an uninterrupted run's except for wall times. id-compare: keeps the estimates
+    /// in OUT/runs.csv measured with the same settings and measures the rest (with a larger
+    /// --seeds, also extends a run).
     #[arg(long)]
     pub resume: bool,
     /// Directory of the data files, for experiments that read some (mnist: the IDX files;

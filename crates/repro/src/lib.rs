@@ -190,13 +190,14 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         resumable: false,
     },
     ExperimentInfo {
-        resumable: false,
         name: "id-compare",
         summary: "the flow estimator vs MLE and TwoNN on warped K-manifolds in 64 and 784 dimensions, digits (all, per class, halves) and 10k MNIST images: dimension, interval, gap and wall time (issue 21)",
         typical_time: "~ 1 min per flow estimate per seed (--seeds 10: about 3 h on a loaded 2-core machine)",
         run: Some(id_compare::run),
         quick: None,
         spread_noises: &[],
+        // Every finished estimate is journalled in runs.csv; --resume continues from there.
+        resumable: true,
     },
     ExperimentInfo {
         resumable: false,
