@@ -101,7 +101,9 @@ load "after speed"
 
 # --- encode throughput -------------------------------------------------------------------
 load "before encode bench"
-cargo bench --quiet -p mflow-benches --bench suite -- model/encode_60k_784 2>&1 | tee "$out/encode-bench.txt"
+# A fresh criterion folder: no comparison with an earlier run in the output.
+CRITERION_HOME="$work/criterion" cargo bench --quiet -p mflow-benches --bench suite -- model/encode_60k_784 2>&1 |
+    tee "$out/encode-bench.txt"
 load "after encode bench"
 
 # --- summary -----------------------------------------------------------------------------
@@ -157,10 +159,10 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
     echo "## encode throughput"
     echo
     echo '```'
-    grep -E "images$|time:|thrpt:" "$out/encode-bench.txt" || true
+    grep -E "images$|time:|thrpt:" "$out/encode-bench.txt" | head -n 3 || true
     echo '```'
     echo
     echo "60,000 images of 784 pixels encoded per iteration; criterion's throughput [low estimate high]"
-    echo "is in images per second (elem/s), its median here $(awk '/thrpt:/ {print $4, $5}' "$out/encode-bench.txt")."
+    echo "is in images per second (elem/s), its median here $(awk '/thrpt:/ {print $4, $5; exit}' "$out/encode-bench.txt")."
 } >"$out/summary.md"
 echo "wrote $out"
