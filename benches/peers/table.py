@@ -45,9 +45,11 @@ PHASES = [
 
 def read_rows(paths):
     rows = []
-    for p in paths:
+    for k, p in enumerate(paths):
         with open(p, newline="") as f:
-            rows += list(csv.DictReader(f, delimiter="\t"))
+            for row in csv.DictReader(f, delimiter="\t"):
+                row["round"] = (k, int(row["round"]))  # rounds pair within one results file
+                rows.append(row)
     return rows
 
 
@@ -87,7 +89,7 @@ def comparison(rows):
         pro_ms = statistics.median(float(r["median_ms"]) for r in pro)
         ratio = ref_ms / pro_ms
         per_round = []
-        for rnd in sorted({r["round"] for r in ws}, key=int):
+        for rnd in sorted({r["round"] for r in ws}):
             a = [float(r["median_ms"]) for r in ref if r["round"] == rnd]
             b = [float(r["median_ms"]) for r in pro if r["round"] == rnd]
             if a and b:
