@@ -2,8 +2,9 @@
 """Time the project against its reference implementations side by side (issue 19).
 
 For each round and each workload, runs the reference script, then the project's criterion
-benchmark, then the next workload (so reference and project alternate, in one window of
-load), and appends one row per run to a results file:
+benchmark, then the project's step_times example (single steps timed one by one and their
+median, the way the reference scripts time), then the next workload (so reference and project
+alternate, in one window of load), and appends one row per run to a results file:
 
     benches/peers/results/<YYYY-MM-DD>-<cpu>-<commit>.tsv
 
@@ -43,6 +44,7 @@ WORKLOADS = {
         ref_args=["fading_squares_jax.py", "--time", "20"],
         ref_read=lambda j: j["median_step_ms"],
         bench="fading_squares/train_step",
+        steps=["fading_squares", "20"],
         rayon=2,
     ),
     "toy": dict(
@@ -51,6 +53,7 @@ WORKLOADS = {
         ref_args=["toy_step_timing_torch.py", "--case", "a", "--steps", "2000"],
         ref_read=lambda j: j["a_realnvp_sep_st_h64_b256_ms"],
         bench="autodiff/realnvp_toy_step",
+        steps=["toy", "2000"],
         rayon=1,
     ),
     "fig1": dict(
@@ -59,6 +62,7 @@ WORKLOADS = {
         ref_args=["toy_step_timing_torch.py", "--case", "b", "--steps", "2000"],
         ref_read=lambda j: j["b_spread_paper_style_b128_ms"],
         bench="autodiff/spread_fig1_step",
+        steps=["fig1", "2000"],
         rayon=1,
     ),
     "image784": dict(
@@ -69,6 +73,7 @@ WORKLOADS = {
         ref_args=["nice784_step_timing_torch.py", "--configs", "nice4_d2_spread", "--threads", "2", "--step-only"],
         ref_read=lambda j: j["results"]["nice4_d2_spread"]["threads_2"]["step_ms"]["median"],
         bench="image784/train_step",
+        steps=["image784", "20"],
         rayon=2,
     ),
     # The same pair on one thread each: a loaded machine hurts OpenMP's 2-thread barriers
@@ -79,6 +84,7 @@ WORKLOADS = {
         ref_args=["nice784_step_timing_torch.py", "--configs", "nice4_d2_spread", "--threads", "1", "--step-only"],
         ref_read=lambda j: j["results"]["nice4_d2_spread"]["threads_1"]["step_ms"]["median"],
         bench="image784/train_step",
+        steps=["image784", "20"],
         rayon=1,
     ),
 }
@@ -166,6 +172,15 @@ def project(w, log):
     return criterion_median_ms(w["bench"], since)
 
 
+def project_per_step(w, log):
+    """The project's median of single-step times, measured as the references measure theirs
+    (the step_times example)."""
+    env = dict(os.environ, RAYON_NUM_THREADS=str(w["rayon"]))
+    out = run(["cargo", "run", "--quiet", "--release", "-p", "mflow-benches", "--example", "step_times", "--"]
+              + w["steps"], log, env=env, cwd=ROOT)
+    return last_json(out)["median_ms"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--python", default=os.environ.get("PEERS_PYTHON", "python3"),
@@ -192,21 +207,26 @@ def main():
 
     with open(out.with_suffix(".log"), "a") as log:
         run(["cargo", "bench", "--quiet", "-p", "mflow-benches", "--bench", "suite", "--no-run"], log, cwd=ROOT)
+        run(["cargo", "build", "--quiet", "--release", "-p", "mflow-benches", "--example", "step_times",
+             "--example", "step_profile"], log, cwd=ROOT)
         with open(out, "a") as res:
             if new:
                 res.write("\t".join(COLUMNS) + "\n")
             for r in range(1, args.rounds + 1):
                 for n in names:
                     w = WORKLOADS[n]
-                    for side in ("reference", "project"):
+                    for side in ("reference", "project", "project_per_step"):
                         load0, t0 = os.getloadavg()[0], time.time()
                         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                         log.write(f"## round {r} {n} {side} {stamp} load {load0:.2f}\n")
                         if side == "reference":
                             ms, impl = reference(w, args.python, log), w["ref_name"]
-                        else:
+                        elif side == "project":
                             ms = project(w, log)
-                            impl = f"project f64, RAYON_NUM_THREADS={w['rayon']}"
+                            impl = f"project f64 criterion, RAYON_NUM_THREADS={w['rayon']}"
+                        else:
+                            ms = project_per_step(w, log)
+                            impl = f"project f64 per-step median, RAYON_NUM_THREADS={w['rayon']}"
                         row = [stamp, sha, cpu, n, str(r), side, impl, f"{ms:.4f}",
                                f"{load0:.2f}", f"{os.getloadavg()[0]:.2f}", f"{time.time() - t0:.0f}"]
                         res.write("\t".join(row) + "\n")

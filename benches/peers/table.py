@@ -5,9 +5,11 @@
         [--write docs/performance.md]
 
 Per workload: the median over rounds of the reference's and of the project's median step
-times, their ratio (reference / project: above 1 the project is faster), the range of the
-per-round ratios, the issue-19 goal and whether the ratio of medians meets it, the load
-(1-minute average, before each run) over the runs, the CPU model, the commit and the date.
+times (the project's twice: its criterion benchmark, and its steps timed one by one as the
+references time theirs), their ratios (reference / project: above 1 the project is faster)
+with the range of the per-round ratios, the issue-19 goal and whether each ratio of medians
+meets it, the load (1-minute average, before each run) over the runs, the CPU model, the
+commit and the date.
 `--profile` adds the per-phase table of the image steps (the output of
 `cargo run --release -p mflow-benches --example step_profile`). With `--write FILE` the
 tables replace the block between the two `peers-table` markers in FILE; otherwise they are
@@ -65,45 +67,53 @@ def fmt_ratio(r):
     return f"{r:.2f}x faster" if r >= 1 else f"{1 / r:.2f}x slower"
 
 
+def side_stats(ws, side):
+    """Median over rounds of one side's medians, and its medians by round."""
+    rs = [r for r in ws if r["side"] == side]
+    if not rs:
+        return None, {}, None
+    return statistics.median(float(r["median_ms"]) for r in rs), {r["round"]: float(r["median_ms"]) for r in rs}, rs
+
+
 def comparison(rows):
     out = []
     cpus = sorted({r["cpu"] for r in rows})
     commits = sorted({r["commit"] for r in rows})
     dates = sorted({r["date_utc"] for r in rows})
-    out.append(f"Measured {dates[0]} to {dates[-1]} at commit {', '.join(commits)} on {'; '.join(cpus)}; "
-               "ratio = reference / project (above 1: the project is faster), ratio of the medians "
-               "over the rounds; load = 1-minute load average before each run (min to max).")
+    out.append(f"Measured {dates[0]} to {dates[-1]} at commit {', '.join(commits)} on {'; '.join(cpus)}. "
+               "Ratio = reference / project (above 1: the project is faster), the ratio of the medians over "
+               "the rounds, with the range of the per-round ratios. *criterion*: the project's criterion "
+               "benchmark (samples of many iterations); *per step*: the project's steps timed one by one, "
+               "median (`benches/examples/step_times.rs`), the way every reference script times. "
+               "Load: 1-minute load average before each run, min to max.")
     out.append("")
-    out.append("| workload | reference | reference median | project median | ratio | per-round ratios "
-               "| goal (issue 19) | met | rounds | load |")
-    out.append("| --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: | --- |")
+    out.append("| workload | reference | reference time | project, criterion | ratio | project, per step | ratio, per step "
+               "| goal (issue 19) | met (criterion / per step) | rounds | load |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |")
     for key, label, goal in WORKLOADS:
         ws = [r for r in rows if r["workload"] == key]
-        if not ws:
+        ref_ms, ref_by, ref = side_stats(ws, "reference")
+        if ref is None:
             continue
-        ref = [r for r in ws if r["side"] == "reference"]
-        pro = [r for r in ws if r["side"] == "project"]
-        if not ref or not pro:
-            continue
-        ref_ms = statistics.median(float(r["median_ms"]) for r in ref)
-        pro_ms = statistics.median(float(r["median_ms"]) for r in pro)
-        ratio = ref_ms / pro_ms
-        per_round = []
-        for rnd in sorted({r["round"] for r in ws}):
-            a = [float(r["median_ms"]) for r in ref if r["round"] == rnd]
-            b = [float(r["median_ms"]) for r in pro if r["round"] == rnd]
-            if a and b:
-                per_round.append(a[0] / b[0])
-        loads = [float(r["load1_before"]) for r in ws]
+        cells, mets = [], []
+        for side in ("project", "project_per_step"):
+            ms, by, _ = side_stats(ws, side)
+            if ms is None:
+                cells += ["-", "-"]
+                mets.append("-")
+                continue
+            per_round = [ref_by[k] / by[k] for k in by if k in ref_by]
+            ratio = ref_ms / ms
+            cells += [fmt_ms(ms), f"{fmt_ratio(ratio)} ({min(per_round):.2f} to {max(per_round):.2f})"]
+            mets.append("-" if goal is None else ("yes" if ratio >= goal else "no"))
         if goal is None:
-            goal_text, met = "(none)", "-"
+            goal_text = "(none)"
         else:
             goal_text = "at least as fast" if goal == 1.0 else f">= {goal:g}x faster"
-            met = "yes" if ratio >= goal else "no"
+        loads = [float(r["load1_before"]) for r in ws]
         rounds = len({r["round"] for r in ws})
-        out.append(f"| {label} | {ref[0]['implementation']} | {fmt_ms(ref_ms)} | {fmt_ms(pro_ms)} | "
-                   f"{fmt_ratio(ratio)} | {min(per_round):.2f} to {max(per_round):.2f} | {goal_text} | {met} | "
-                   f"{rounds} | {min(loads):.1f} to {max(loads):.1f} |")
+        out.append(f"| {label} | {ref[0]['implementation']} | {fmt_ms(ref_ms)} | {' | '.join(cells)} | {goal_text} | "
+                   f"{' / '.join(mets)} | {rounds} | {min(loads):.1f} to {max(loads):.1f} |")
     return out
 
 
