@@ -115,10 +115,24 @@ pub struct FitArgs {
     pub json: bool,
 }
 
-/// Merge `patch` into `base`: objects key by key, anything else replaced.
+/// Merge `patch` into `base`: objects key by key, anything else replaced. An object that
+/// names another variant of an enum replaces the old one whole instead of merging with it:
+/// another `kind` (internally tagged, `{"kind": "standard"}` over a spread prior) or another
+/// single key (externally tagged, `{"cosine-tail": {...}}` over `{"step-tail": {...}}`), so
+/// no field of the old variant is left behind.
 fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value::Object;
+    let other_variant = match (&*base, &patch) {
+        (Object(b), Object(p)) => {
+            let other_kind = p.get("kind").is_some_and(|k| b.get("kind") != Some(k));
+            let other_key = b.len() == 1 && p.len() == 1 && b.keys().ne(p.keys());
+            other_kind || other_key
+        }
+        _ => false,
+    };
     match (base, patch) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+        (b, p) if other_variant => *b = p,
+        (Object(b), Object(p)) => {
             for (k, v) in p {
                 merge(b.entry(k).or_insert(serde_json::Value::Null), v);
             }
@@ -587,6 +601,28 @@ mod tests {
         let mut base = json!({"a": {"b": 1, "c": 2}, "d": 3});
         merge(&mut base, json!({"a": {"b": 5}, "e": 6}));
         assert_eq!(base, json!({"a": {"b": 5, "c": 2}, "d": 3, "e": 6}));
+    }
+
+    #[test]
+    fn another_enum_variant_replaces_the_old_one() -> anyhow::Result<()> {
+        use manifold_prior::LrSchedule;
+        // Externally tagged: the learning-rate schedule of every preset can be changed.
+        for preset in FitConfig::PRESETS {
+            let mut base = serde_json::to_value(FitConfig::preset(preset).expect("a listed preset"))?;
+            merge(&mut base, json!({"training": {"lr-schedule": {"step-tail": {"fraction": 0.3, "factor": 0.5}}}}));
+            let config: FitConfig = serde_json::from_value(base)?;
+            assert_eq!(config.training.lr_schedule, LrSchedule::StepTail { fraction: 0.3, factor: 0.5 }, "{preset}");
+        }
+        // Internally tagged: another kind of prior leaves none of the old one's fields.
+        let mut base = serde_json::to_value(FitConfig::fig1())?;
+        merge(&mut base, json!({"prior": {"kind": "standard"}}));
+        let config: FitConfig = serde_json::from_value(base)?;
+        assert_eq!(config.prior, PriorConfig::Standard);
+        // The same variant still merges field by field.
+        let mut base = json!({"s": {"cosine-tail": {"fraction": 0.2}}, "p": {"kind": "a", "x": 1, "y": 2}});
+        merge(&mut base, json!({"s": {"cosine-tail": {"fraction": 0.4}}, "p": {"kind": "a", "x": 5}}));
+        assert_eq!(base, json!({"s": {"cosine-tail": {"fraction": 0.4}}, "p": {"kind": "a", "x": 5, "y": 2}}));
+        Ok(())
     }
 
     #[test]

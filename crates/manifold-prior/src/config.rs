@@ -174,21 +174,26 @@ impl FitConfig {
     /// standardised units), 10% of the rows held out, 6 additive couplings with the paper's
     /// conditioners, the manifold prior with `s = 0.01` and random noise on the latent codes
     /// (the method), Adam lr 1e-3 with a x0.1 step decay over the last 20% of 10k steps, batch
-    /// 128.
+    /// 128. (On fig1 the step decay and [`FitConfig::fig1`]'s half-cosine decay did equally
+    /// well, docs/fig1.md; the real-image runs of docs/results were measured with this one.)
     pub fn default_for_data() -> Self {
-        Self {
+        let mut config = Self {
             data: DataConfig { scaling: ScalingMode::Global, validation_fraction: 0.1 },
             architecture: Architecture::Vector(VectorFlow::paper(6, CouplingTransform::Additive)),
-            ..Self::fig1()
-        }
+            ..Self::paper_fig1()
+        };
+        config.training.lr_schedule = LrSchedule::StepTail { fraction: 0.2, factor: 0.1 };
+        config
     }
 
-    /// fig1's robust setting: [`FitConfig::paper_fig1`] with the learning rate cut x0.1 over
-    /// the last 20% of the steps, which puts the samples on the curve in every seed
-    /// (docs/fig1-robustness-notes.md).
+    /// fig1's robust setting, the default of `repro fig1`: [`FitConfig::paper_fig1`] with a
+    /// half-cosine decay of the learning rate over the last 20% of the steps,
+    /// `lr(t) = 0.5 (1 + cos(pi u)) lr` for `u` from 0 to 1, which puts the samples on the
+    /// curve in every seed where the constant rate does not (docs/fig1.md, "Choosing the
+    /// default": chosen on seeds 100..109, judged on 0..9).
     pub fn fig1() -> Self {
         let mut config = Self::paper_fig1();
-        config.training.lr_schedule = LrSchedule::StepTail { fraction: 0.2, factor: 0.1 };
+        config.training.lr_schedule = LrSchedule::CosineTail { fraction: 0.2 };
         config
     }
 

@@ -36,8 +36,8 @@ pub enum OptimizerKind {
 /// How the learning rate changes over the run: a factor `m(t)` with the rate of step `t`
 /// (0-based, of `T` steps) equal to `m(t) lr`. The decays act only on the last `fraction` of
 /// the steps, from step `t0 = T - round(fraction T)` on, with `u = (t - t0) / (T - t0)` in
-/// `[0, 1)`. A step decay at the end of training is what makes fig1's samples land on the
-/// curve in every seed (docs/fig1-robustness-notes.md).
+/// `[0, 1)`. A decay at the end of training is what makes fig1's samples land on the curve
+/// in every seed (docs/fig1.md, "Choosing the default").
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LrSchedule {

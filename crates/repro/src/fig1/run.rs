@@ -47,13 +47,12 @@ const BAR_EVERY: usize = 100;
 pub enum Fig1Preset {
     /// The chosen default: the paper's setting with a half-cosine decay of the learning rate
     /// over the last 20% of the steps, `lr(t) = 0.5 (1 + cos(pi u)) lr` for `u` from 0 to 1
-    /// on steps 8,000 to 10,000.
+    /// on steps 8,000 to 10,000 ([`FitConfig::fig1`], also `mflow fit --preset fig1`).
     Default,
     /// The paper's setting as written: Adam lr 1e-3 at a constant rate
     /// ([`FitConfig::paper_fig1`]).
     Paper,
-    /// The paper's setting with the learning rate cut x0.1 over the last 20% of the steps
-    /// ([`FitConfig::fig1`]).
+    /// The paper's setting with the learning rate cut x0.1 over the last 20% of the steps.
     StepTail,
     /// The paper's setting with the random-noise objective replaced by its expectation over
     /// the noise in closed form ([`SpreadNoise::Expected`]).
@@ -97,17 +96,17 @@ impl Fig1Preset {
     /// The spread flow's model and training configuration of this preset.
     pub fn fit_config(self) -> FitConfig {
         let mut config = match self {
-            Self::StepTail => FitConfig::fig1(),
+            Self::Default => FitConfig::fig1(),
             _ => FitConfig::paper_fig1(),
         };
         match self {
-            Self::Default => config.training.lr_schedule = LrSchedule::CosineTail { fraction: 0.2 },
+            Self::StepTail => config.training.lr_schedule = LrSchedule::StepTail { fraction: 0.2, factor: 0.1 },
             Self::ExpectedNoise => {
                 if let PriorConfig::Spread { spread, .. } = &mut config.prior {
                     *spread = spread.with_noise(SpreadNoise::Expected);
                 }
             }
-            Self::StepTail | Self::Paper | Self::EmaSamples => {}
+            Self::Default | Self::Paper | Self::EmaSamples => {}
         }
         config
     }
