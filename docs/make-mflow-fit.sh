@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Writes docs/results/mflow-fit/ (issue 17's measured items), stamped with the commit:
 #   on-curve.csv     `mflow fit` + `mflow sample` on the sine curve x2 = sin(2 x1): for the
-#                    presets fig1 and paper-fig1, and paper-fig1 with the half-cosine decay
-#                    over the last 20% of the steps (`--config`, the schedule of repro fig1's
-#                    default), and seeds 0..SEEDS-1, 10,000 data points
+#                    presets fig1 (repro fig1's default: the paper's setting with a half-cosine
+#                    decay over the last 20% of the steps) and paper-fig1, and paper-fig1 with
+#                    the rate cut x0.1 over the last 20% (`--config`, repro's step-tail
+#                    preset), and seeds 0..SEEDS-1, 10,000 data points
 #                    (`mflow generate sine --seed S`), a 10,000-step fit (`--seed S`), 10,000
 #                    samples (`--seed 1000000+S`), the fraction with |x2 - sin(2 x1)| < 0.05
 #                    (crates/cli/examples/on_manifold.rs); the test
 #                    the_fig1_preset_puts_samples_on_the_sine_curve_in_every_seed
 #                    (crates/cli/tests/model.rs) asserts seeds 0..4 of fig1 reach 0.99.
 #   speed.csv        the same fit of seed 0 (fig1 preset, 10,000 points, 10,000 steps) against
-#                    `repro fig1 --preset step-tail --seeds 1` (the binary `cargo xtask
-#                    reproduce` runs; its step-tail preset is FitConfig::fig1), whose spread
+#                    `repro fig1 --seeds 1` (the binary `cargo xtask reproduce` runs; its
+#                    default preset is FitConfig::fig1), whose spread
 #                    flow of seed 0 is the same model and training; alternated ROUNDS
 #                    times, both with RAYON_NUM_THREADS=1 (repro then trains its two jobs one
 #                    after the other, as mflow trains one). Seconds: training = the trainer's
@@ -58,11 +59,11 @@ json_number() { grep -o "\"$1\": *[-0-9.eE+]*" | head -n 1 | sed 's/.*: *//'; }
 load "before on-curve"
 echo "setting,seed,data_points,steps,samples,tolerance,fraction_within,median_error,max_error,final_loss" \
     >"$out/on-curve.csv"
-echo '{"training": {"lr-schedule": {"cosine-tail": {"fraction": 0.2}}}}' >"$work/cosine-tail.json"
-variants=(fig1 paper-fig1 paper-fig1+cosine-tail)
+echo '{"training": {"lr-schedule": {"step-tail": {"fraction": 0.2, "factor": 0.1}}}}' >"$work/step-tail.json"
+variants=(fig1 paper-fig1 paper-fig1+step-tail)
 for variant in "${variants[@]}"; do
     case $variant in
-        paper-fig1+cosine-tail) preset=(--preset paper-fig1 --config "$work/cosine-tail.json") ;;
+        paper-fig1+step-tail) preset=(--preset paper-fig1 --config "$work/step-tail.json") ;;
         *) preset=(--preset "$variant") ;;
     esac
     for ((s = 0; s < seeds; s++)); do
@@ -97,7 +98,7 @@ run_repro() {
     local t0 t1 training
     rm -rf "$work/repro"
     t0=$(now)
-    RAYON_NUM_THREADS=1 "$repro" fig1 --preset step-tail --seeds 1 --seed 0 --out "$work/repro" --quiet \
+    RAYON_NUM_THREADS=1 "$repro" fig1 --seeds 1 --seed 0 --out "$work/repro" --quiet \
         >/dev/null
     t1=$(now)
     training=$(json_number spread_default_seed <"$work/repro/report.json")
@@ -129,9 +130,9 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
     echo "## Samples on the sine curve"
     echo
     echo "Fraction of 10,000 samples with |x2 - sin(2 x1)| < 0.05 (on-curve.csv), per seed; issue 17's"
-    echo "target: at least 0.99 with the fig1 preset (the paper's setting with the learning rate cut x0.1"
-    echo "over the last 20% of the steps). For comparison: paper-fig1 (the paper's constant rate) and"
-    echo "paper-fig1+cosine-tail (a half-cosine decay over the last 20%, as repro fig1's default)."
+    echo "target: at least 0.99 with the fig1 preset (repro fig1's default: the paper's setting with a"
+    echo "half-cosine decay of the rate over the last 20% of the steps). For comparison: paper-fig1 (the"
+    echo "paper's constant rate) and paper-fig1+step-tail (the rate cut x0.1 over the last 20%)."
     echo
     echo "| setting | seeds | min | median | max | seeds >= 0.99 | every seed >= 0.99 |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"
@@ -164,7 +165,7 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
     echo "| --- | --- | --- | --- |"
     fmt() { awk -v x="$1" 'BEGIN{printf "%.3f", x}'; }
     echo "| mflow fit (10,000 points, fig1 preset) | $(fmt "$m_train") | $(fmt "$m_call") | $(fmt "$m_proc") |"
-    echo "| repro fig1 --preset step-tail --seeds 1 (spread flow, seed 0) | $(fmt "$r_train") | |" \
+    echo "| repro fig1 --seeds 1 (spread flow, seed 0) | $(fmt "$r_train") | |" \
         "$(fmt "$r_proc") (four models, evaluation, figures) |"
     echo
     echo "mflow's fit() call over repro's training of the same model: $ratio (training loops alone:" \
