@@ -23,7 +23,9 @@ for w in "${workloads[@]}"; do
   cg=$SCRATCH/cg-$label/$f.callgrind.out
   RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$cg" "$driver" "$w" "$n" \
     > "$out/$f.stdout" 2> "$out/$f.valgrind.log"
-  callgrind_annotate --inclusive=yes --threshold=99.9 "$cg" 2>/dev/null | head -80 > "$out/$f.inclusive.txt"
-  callgrind_annotate --threshold=99.9 "$cg" 2>/dev/null | head -80 > "$out/$f.self.txt"
-  echo "$label $w iters=$n $(grep -m1 'PROGRAM TOTALS' "$out/$f.inclusive.txt") measured: $(grep -m1 'ab14_driver::measured' "$out/$f.inclusive.txt" | awk '{print $1}')"
+  callgrind_annotate --inclusive=yes --threshold=99.9 "$cg" > "$cg.inclusive" 2>/dev/null
+  callgrind_annotate --threshold=99.9 "$cg" > "$cg.self" 2>/dev/null
+  head -80 "$cg.inclusive" > "$out/$f.inclusive.txt"
+  head -80 "$cg.self" > "$out/$f.self.txt"
+  echo "$label $w iters=$n $(grep -m1 'PROGRAM TOTALS' "$out/$f.inclusive.txt") measured: $(grep -m1 ':driver::measured \[' "$out/$f.inclusive.txt" | awk '{print $1}' || true)"
 done

@@ -64,7 +64,7 @@ def callgrind(labels, base):
             name, iters = stdout[0], int(stdout[1].split("=")[1])
             measured = None
             for line in read(f).splitlines():
-                if "ab14_driver::measured" in line:
+                if ":driver::measured [" in line:
                     measured = int(line.split()[0].replace(",", ""))
                     break
             if measured is None:
@@ -82,6 +82,50 @@ def callgrind(labels, base):
                          for lab in labels if lab != base and lab in values[name])
         out.append(f"| {name} | {' | '.join(cells)} | {' | '.join(rs)} | {same} |")
     return "\n".join(out)
+
+
+# Functions whose inclusive cost is shown for a workload whose count grew by more than 2%
+# (the tape's recording and reverse pass, by the names of both layouts).
+DRILL = [("whole workload call", r":driver::autodiff_bench::overhead_step \[|:driver::make::\{\{closure\}\} \["),
+         ("reverse pass (Tape::backward)", r"Tape>::backward \["),
+         ("  elementwise reverse (at 065bc8e inlined in backward; now Elementwise::reverse)", r"Elementwise::reverse \["),
+         ("recording: unary ops (Tape::unary)", r"Tape::unary \[|Tape>::unary \["),
+         ("recording: binary ops (Tape::binary)", r"Tape::binary \[|Tape>::binary \["),
+         ("  Tape::push (inside unary and binary)", r"Tape::push \[")]
+
+
+def drilldown(labels, base):
+    out = []
+    for f in sorted(glob.glob(os.path.join(RAW, "callgrind", base, "*.inclusive.txt"))):
+        stem = os.path.basename(f)[: -len(".inclusive.txt")]
+        per = {}
+        for lab in labels:
+            p = os.path.join(RAW, "callgrind", lab, stem + ".inclusive.txt")
+            if not os.path.exists(p):
+                continue
+            text = read(p)
+            iters = int(read(os.path.join(RAW, "callgrind", lab, stem + ".stdout")).split("\t")[1].split("=")[1])
+            m = [int(l.split()[0].replace(",", "")) for l in text.splitlines() if ":driver::measured [" in l]
+            if not m:
+                continue
+            per[lab] = (text, iters, m[0] / iters)
+        grown = [lab for lab in per if lab != base and base in per and per[lab][2] > 1.02 * per[base][2]]
+        if not grown:
+            continue
+        out += ["", f"### Where `{stem.replace('_', '/', 1)}` grew (inclusive Ir per call of the workload; "
+                "the counts cover the 2 warm-up calls and the measured ones, so they are divided by ITERS + 2)", "",
+                f"| function | {' | '.join(per)} | {' | '.join(f'{lab} - {base}' for lab in per if lab != base)} |",
+                "|---" + "|---" * (2 * len(per) - 1) + "|"]
+        for title, pat in DRILL:
+            vals = {}
+            for lab, (text, iters, _) in per.items():
+                hits = [int(l.split()[0].replace(",", "")) for l in text.splitlines() if re.search(pat, l)]
+                vals[lab] = hits[0] / (iters + 2) if hits else 0.0
+            if not any(vals.values()):
+                continue
+            diffs = [f"{vals[lab] - vals[base]:+,.0f}" for lab in per if lab != base]
+            out.append(f"| {title} | {' | '.join(f'{v:,.0f}' for v in vals.values())} | {' | '.join(diffs)} |")
+    return out
 
 
 def main():
@@ -104,6 +148,14 @@ def main():
     for f in sorted(glob.glob(os.path.join(RAW, "identity", "compare-*.txt"))):
         parts += ["", f"### {os.path.basename(f)[len('compare-'):-4].replace('-vs-', ' vs ')}", "",
                   "| file | verdict |", "|---|---|", read(f).strip()]
+    tg = {lab: [l.split("\t") for l in read(os.path.join(RAW, "identity", f"targets-{lab}.tsv")).splitlines()]
+          for lab in labels if os.path.exists(os.path.join(RAW, "identity", f"targets-{lab}.tsv"))}
+    if tg:
+        parts += ["", "### Target verdicts (report.json `targets`; measured value in brackets)", "",
+                  f"| experiment | target | {' | '.join(tg)} |", "|---|---" + "|---" * len(tg) + "|"]
+        for i, row in enumerate(tg[base]):
+            cells = [f"{tg[lab][i][2]} ({tg[lab][i][3][:10]})" if i < len(tg[lab]) else "n/a" for lab in tg]
+            parts.append(f"| {row[0]} | {row[1]} | {' | '.join(cells)} |")
     if os.path.exists(os.path.join(RAW, "criterion", "rounds.log")):
         table, log = criterion(labels, base)
         parts += ["", "## (b1) Criterion medians (wall clock, loaded machine: weak evidence)", "",
@@ -120,6 +172,10 @@ def main():
               "are each commit's own files). `values equal`: the workload's printed results "
               "(warm-up and measured sums) are bit-identical to the base's.", "",
               callgrind(labels, base)]
+    parts += drilldown(labels, base)
+    notes = os.path.join(HERE, "notes.md")
+    if os.path.exists(notes):
+        parts += ["", read(notes).strip()]
     with open(os.path.join(HERE, "README.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
 
