@@ -4,7 +4,7 @@
 # pool on the calling thread. Keeps the driver's printed values and callgrind_annotate's
 # inclusive and self profiles (top functions) under raw/callgrind/LABEL/; the callgrind.out files
 # themselves stay in $SCRATCH (large).
-#   callgrind.sh LABEL DRIVER [WORKLOAD ...]
+#   callgrind.sh LABEL DRIVER [WORKLOAD ...]   (ANNOTATE_ONLY=1: re-read existing callgrind.out files)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SCRATCH=${SCRATCH:-/work/scratch-ab14}
@@ -12,6 +12,7 @@ label=$1 driver=$2; shift 2
 iters_of() {
   case $1 in
     autodiff/realnvp_toy_step|autodiff/spread_fig1_step|autodiff/tape_overhead_10k|autodiff/wide_adam) echo 5 ;;
+    fading_squares/*) echo 1 ;;
     *) echo 2 ;;
   esac
 }
@@ -21,7 +22,7 @@ out=$here/raw/callgrind/$label && mkdir -p "$out" "$SCRATCH/cg-$label"
 for w in "${workloads[@]}"; do
   f=${w//\//_} n=$(iters_of "$w")
   cg=$SCRATCH/cg-$label/$f.callgrind.out
-  RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$cg" "$driver" "$w" "$n" \
+  [ -n "${ANNOTATE_ONLY:-}" ] || RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$cg" "$driver" "$w" "$n" \
     > "$out/$f.stdout" 2> "$out/$f.valgrind.log"
   callgrind_annotate --inclusive=yes --threshold=99.9 "$cg" > "$cg.inclusive" 2>/dev/null
   callgrind_annotate --threshold=99.9 "$cg" > "$cg.self" 2>/dev/null

@@ -44,7 +44,12 @@ if [[ $step == all || $step == identity ]]; then
 fi
 if [[ $step == all || $step == callgrind ]]; then
   for l in "${labels[@]}"; do "$here/make-driver.sh" "$l" "${WT[$l]}" "${API[$l]}"; done
-  for l in "${labels[@]}"; do "$here/callgrind.sh" "$l" "$SCRATCH/driver-$l"; done
+  # The workloads measured (the driver also has fading_squares/train_loop, `train` for 3
+  # steps, not run here: too slow under valgrind on the loaded machine).
+  WL=(autodiff/realnvp_toy_step autodiff/spread_fig1_step autodiff/tape_overhead_10k prior/gaussian_1024_b100_fwd_bwd
+      fading_squares/train_step prior/cholesky_1024_fwd_bwd autodiff/wide_adam autodiff/wide_fwd_bwd
+      autodiff/faer_matmul_512 prior/faer_gemm_1024_seq)
+  for l in "${labels[@]}"; do "$here/callgrind.sh" "$l" "$SCRATCH/driver-$l" "${WL[@]}"; done
 fi
 if [[ $step == all || $step == criterion ]]; then
   "$here/criterion.sh" "${ROUNDS:-3}" "base=$(suite_exe base)" "d25=$(suite_exe d25)" "main=$(suite_exe main)"
