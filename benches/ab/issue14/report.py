@@ -33,6 +33,26 @@ def criterion(labels, base):
         for line in read(f).splitlines():
             name, v = line.split("\t")
             med[name][m.group(2)].append(float(v))
+    # Criterion's printed estimate (the middle of `time: [lo est hi]`) from each round's text,
+    # for the benchmarks whose medians the first criterion.sh did not read.
+    unit = {"ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+    printed = collections.defaultdict(lambda: collections.defaultdict(list))
+    for f in sorted(glob.glob(os.path.join(RAW, "criterion", "round*-*.txt"))):
+        lab = re.match(r"round\d+-(.+)\.txt", os.path.basename(f)).group(1)
+        name = None
+        for line in read(f).splitlines():
+            m = re.match(r"^(\S+/\S+)(\s+time:.*)?$", line)
+            if m and not line.startswith(("Benchmarking", "Warning")):
+                name = m.group(1)
+            t = re.search(r"time:\s+\[(\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\]", line)
+            if t and name:
+                printed[name][lab].append(float(t.group(3)) * unit[t.group(4)])
+    rounds = {lab: len(glob.glob(os.path.join(RAW, "criterion", f"round*-{lab}.median.tsv"))) for lab in labels}
+    for name in printed:
+        complete = name in med and all(len(med[name].get(lab, [])) == rounds[lab] for lab in labels)
+        if not complete:
+            med[name + " †"] = printed[name]
+            med.pop(name, None)
     out = []
     head = " | ".join(f"{lab} (median of rounds; each round)" for lab in labels)
     ratios = " | ".join(f"{lab}/{base}" for lab in labels if lab != base)
@@ -51,6 +71,10 @@ def criterion(labels, base):
         rs = [f"{mids[lab] / mids[base]:.3f}" if lab in mids and base in mids else "n/a" for lab in labels if lab != base]
         out.append(f"| {name} | {' | '.join(cells)} | {' | '.join(rs)} |")
     log = read(os.path.join(RAW, "criterion", "rounds.log")).splitlines()
+    out.append("")
+    out.append("† criterion's printed estimate per round (the middle of `time: [...]`), not the "
+               "median: the first version of criterion.sh read medians only from two-level "
+               "directories, and criterion keeps only the latest run's estimates.json.")
     return "\n".join(out), log
 
 
