@@ -132,19 +132,22 @@ def drilldown(labels, base):
             m = [int(l.split()[0].replace(",", "")) for l in text.splitlines() if ":driver::measured [" in l]
             if not m:
                 continue
-            per[lab] = (text, iters, m[0] / iters)
+            # Fully instrumented runs count the 2 warm-up calls too; LATE=1 runs (a
+            # control.log exists) count only the measured ones.
+            late = os.path.exists(os.path.join(RAW, "callgrind", lab, stem + ".control.log"))
+            per[lab] = (text, iters if late else iters + 2, m[0] / iters)
         grown = [lab for lab in per if lab != base and base in per and per[lab][2] > 1.02 * per[base][2]]
         if not grown:
             continue
         out += ["", f"### Where `{stem.replace('_', '/', 1)}` grew (inclusive Ir per call of the workload; "
-                "the counts cover the 2 warm-up calls and the measured ones, so they are divided by ITERS + 2)", "",
+                "fully instrumented runs cover the 2 warm-up calls too and are divided by ITERS + 2)", "",
                 f"| function | {' | '.join(per)} | {' | '.join(f'{lab} - {base}' for lab in per if lab != base)} |",
                 "|---" + "|---" * (2 * len(per) - 1) + "|"]
         for title, pat in DRILL:
             vals = {}
             for lab, (text, iters, _) in per.items():
                 hits = [int(l.split()[0].replace(",", "")) for l in text.splitlines() if re.search(pat, l)]
-                vals[lab] = hits[0] / (iters + 2) if hits else 0.0
+                vals[lab] = hits[0] / iters if hits else 0.0
             if not any(vals.values()):
                 continue
             diffs = [f"{vals[lab] - vals[base]:+,.0f}" for lab in per if lab != base]
