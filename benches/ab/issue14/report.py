@@ -172,7 +172,7 @@ def main():
               "`fig1` (preset) and `fading-squares --steps 50`; each file compared byte for byte; "
               "report.json compared with timing (and provenance) keys set aside, report.md and "
               "run.log with timing lines set aside (`compare.py`)."]
-    for f in sorted(glob.glob(os.path.join(RAW, "identity", "compare-*.txt"))):
+    for f in sorted(g for g in glob.glob(os.path.join(RAW, "identity", "compare-*.txt")) if not g.endswith(".details.txt")):
         parts += ["", f"### {os.path.basename(f)[len('compare-'):-4].replace('-vs-', ' vs ')}", "",
                   "| file | verdict |", "|---|---|", read(f).strip()]
     tg = {lab: [l.split("\t") for l in read(os.path.join(RAW, "identity", f"targets-{lab}.tsv")).splitlines()]
