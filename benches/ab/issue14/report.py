@@ -182,7 +182,8 @@ def main():
                   f"| experiment | target | {' | '.join(tg)} |", "|---|---" + "|---" * len(tg) + "|"]
         for i, row in enumerate(tg[base]):
             cells = [f"{tg[lab][i][2]} ({tg[lab][i][3][:10]})" if i < len(tg[lab]) else "n/a" for lab in tg]
-            parts.append(f"| {row[0]} | {row[1]} | {' | '.join(cells)} |")
+            name = row[1].replace("|", "\\|")
+            parts.append(f"| {row[0]} | {name} | {' | '.join(cells)} |")
     if os.path.exists(os.path.join(RAW, "criterion", "rounds.log")):
         table, log = criterion(labels, base)
         parts += ["", "## (b1) Criterion medians (wall clock, loaded machine: weak evidence)", "",
