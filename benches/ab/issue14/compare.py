@@ -5,7 +5,8 @@ compare.py OLD_DIR NEW_DIR  ->  one line per file: `identical`, `identical apart
 timing/provenance keys` (report.json: keys whose name says time (seconds, time, elapsed,
 duration, ms, per_step) or provenance (commit, git, version, date, host); report.md/run.log:
 lines that carry such words), or `DIFFERS` with what differs (for CSVs: the number of differing
-cells and the largest absolute and relative difference). Exit status 1 if any file DIFFERS."""
+cells and the largest absolute and relative difference). Exit status 1 if any file DIFFERS.
+Every set-aside or differing key/line, with both values, goes to stderr (kind, where, old, new)."""
 import csv
 import io
 import json
@@ -13,22 +14,32 @@ import os
 import re
 import sys
 
-TIMING = re.compile(r"(seconds|time|elapsed|duration|(^|_)ms($|_)|per_step|per-step|wall|cpu_s)", re.I)
+TIMING = re.compile(r"(seconds|time|elapsed|duration|(\b|_)ms(\b|_)|per_step|per-step|wall|cpu_s)", re.I)
 PROVENANCE = re.compile(r"(commit|git|version|date|host|generated)", re.I)
 
 
-def flatten(x, path=""):
+LABEL_KEYS = ("title", "name", "metric", "what", "target", "quantity", "label")
+
+
+def flatten(x, path="", timed=False):
+    """(path, value, timed): `timed` when an enclosing object is labelled as a timing, e.g. the
+    section titled "Time per step by phase" or the target "median time per training step"."""
     if isinstance(x, dict):
+        timed = timed or any(isinstance(x.get(k), str) and TIMING.search(x[k]) for k in LABEL_KEYS)
         for k, v in x.items():
-            yield from flatten(v, f"{path}/{k}")
+            yield from flatten(v, f"{path}/{k}", timed)
     elif isinstance(x, list):
+        # A table row whose first cell names a timing.
+        timed = timed or bool(x and isinstance(x[0], str) and TIMING.search(x[0]))
         for i, v in enumerate(x):
-            yield from flatten(v, f"{path}/{i}")
+            yield from flatten(v, f"{path}/{i}", timed)
     else:
-        yield path, x
+        yield path, (x, timed)
 
 
-def key_kind(path):
+def key_kind(path, timed=False):
+    if timed:
+        return "timing"
     last = [p for p in path.split("/") if p and not p.isdigit()]
     names = "/".join(last[-2:]) if last else path
     if TIMING.search(names):
@@ -42,11 +53,13 @@ def cmp_json(a, b):
     fa, fb = dict(flatten(json.load(open(a)))), dict(flatten(json.load(open(b))))
     kinds, values = {}, []
     for k in sorted(set(fa) | set(fb)):
-        if fa.get(k, "<absent>") != fb.get(k, "<absent>"):
-            kind = key_kind(k)
+        (va, ta), (vb, tb) = fa.get(k, ("<absent>", False)), fb.get(k, ("<absent>", False))
+        if va != vb:
+            kind = key_kind(k, ta or tb)
             kinds.setdefault(kind, []).append(k)
+            print(f"{kind}\t{k}\t{va!r}\t{vb!r}", file=sys.stderr)
             if kind == "value":
-                values.append(f"{k}: {fa.get(k, '<absent>')!r} -> {fb.get(k, '<absent>')!r}")
+                values.append(f"{k}: {va!r} -> {vb!r}")
     return kinds, values
 
 
@@ -55,13 +68,28 @@ def cmp_lines(a, b):
     if len(la) != len(lb):
         return {"value": ["line count"]}, [f"{len(la)} vs {len(lb)} lines"]
     kinds, values = {}, []
+    # Keys of the JSON-like blocks open at each line (report.md embeds the config as JSON):
+    # a line inside a block whose key names a timing, e.g. "training_seconds": {, is timing.
+    # Also: lines under a heading that names a timing, and table rows whose first cell does.
+    stack, heading = [], ""
     for i, (x, y) in enumerate(zip(la, lb)):
+        s = x.strip()
+        if s.startswith("#"):
+            heading = s
         if x != y:
-            kind = "timing" if TIMING.search(x) or re.search(r"\d+(\.\d+)? ?(ms|s)\b", x) else (
+            first_cell = s.strip("|").split("|")[0] if s.startswith("|") else ""
+            inside = any(TIMING.search(k) for k in stack) or bool(TIMING.search(heading)) or bool(
+                TIMING.search(first_cell))
+            kind = "timing" if inside or TIMING.search(x) or re.search(r"\d+(\.\d+)? ?(ms|s)\b", x) else (
                 "provenance" if PROVENANCE.search(x) else "value")
             kinds.setdefault(kind, []).append(f"line {i + 1}")
+            print(f"{kind}\tline {i + 1}\t{x!r}\t{y!r}", file=sys.stderr)
             if kind == "value":
                 values.append(f"line {i + 1}: {x[:100]!r} -> {y[:100]!r}")
+        if s.endswith(("{", "[")):
+            stack.append(s)
+        elif s.startswith(("}", "]")) and stack:
+            stack.pop()
     return kinds, values
 
 
@@ -83,7 +111,9 @@ def cmp_csv(a, b):
                     worst_rel = max(worst_rel, abs(fu - fv) / max(abs(fu), abs(fv), 1e-300))
                 except ValueError:
                     pass
-    return f"{n} cells differ in columns {sorted(cols)}; max |diff| {worst_abs:.3g}, max rel {worst_rel:.3g}"
+    shown = sorted(cols)[:6]
+    more = f" and {len(cols) - 6} more" if len(cols) > 6 else ""
+    return f"{n} cells differ in {len(cols)} columns ({', '.join(shown)}{more}); max abs diff {worst_abs:.3g}, max rel {worst_rel:.3g}"
 
 
 def main():
@@ -99,6 +129,7 @@ def main():
             print(f"| {f} | DIFFERS: only in {'old' if os.path.exists(a) else 'new'} |")
             bad += 1
             continue
+        print(f"== {f}", file=sys.stderr)
         if open(a, "rb").read() == open(b, "rb").read():
             print(f"| {f} | identical |")
             continue

@@ -20,7 +20,7 @@ for r in $(seq 1 "$rounds"); do
     echo "round $r $label start $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') $(nproc) cpus" >> "$log"
     (cd "$cwd" && "$exe" --bench --noplot "$F" > "$here/raw/criterion/round$r-$label.txt" 2>&1)
     # criterion's median of the samples' per-iteration times (estimates.json, in ns)
-    (cd "$cwd/target/criterion" && for e in */*/new/estimates.json; do
+    (cd "$cwd/target/criterion" && for e in $(find . -path '*/new/estimates.json' | sed 's|^\./||' | sort); do
        printf '%s\t%s\n' "${e%/new/estimates.json}" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median"]["point_estimate"])' "$e")"
      done) > "$here/raw/criterion/round$r-$label.median.tsv"
     echo "round $r $label end $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/')" >> "$log"

@@ -49,5 +49,5 @@ TOML
 cd "$dir"
 rm -f "$SCRATCH/target-drv/release/driver"
 CARGO_TARGET_DIR=$SCRATCH/target-drv cargo build --release --quiet
-cp "$SCRATCH/target-drv/release/driver" "$SCRATCH/driver-$label"
+cp "$SCRATCH/target-drv/release/driver" "$SCRATCH/driver-$label.new" && mv -f "$SCRATCH/driver-$label.new" "$SCRATCH/driver-$label"
 echo "$SCRATCH/driver-$label"

@@ -33,6 +33,26 @@ def criterion(labels, base):
         for line in read(f).splitlines():
             name, v = line.split("\t")
             med[name][m.group(2)].append(float(v))
+    # Criterion's printed estimate (the middle of `time: [lo est hi]`) from each round's text,
+    # for the benchmarks whose medians the first criterion.sh did not read.
+    unit = {"ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+    printed = collections.defaultdict(lambda: collections.defaultdict(list))
+    for f in sorted(glob.glob(os.path.join(RAW, "criterion", "round*-*.txt"))):
+        lab = re.match(r"round\d+-(.+)\.txt", os.path.basename(f)).group(1)
+        name = None
+        for line in read(f).splitlines():
+            m = re.match(r"^(\S+/\S+)(\s+time:.*)?$", line)
+            if m and not line.startswith(("Benchmarking", "Warning")):
+                name = m.group(1)
+            t = re.search(r"time:\s+\[(\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\]", line)
+            if t and name:
+                printed[name][lab].append(float(t.group(3)) * unit[t.group(4)])
+    rounds = {lab: len(glob.glob(os.path.join(RAW, "criterion", f"round*-{lab}.median.tsv"))) for lab in labels}
+    for name in printed:
+        complete = name in med and all(len(med[name].get(lab, [])) == rounds[lab] for lab in labels)
+        if not complete:
+            med[name + " †"] = printed[name]
+            med.pop(name, None)
     out = []
     head = " | ".join(f"{lab} (median of rounds; each round)" for lab in labels)
     ratios = " | ".join(f"{lab}/{base}" for lab in labels if lab != base)
@@ -51,6 +71,10 @@ def criterion(labels, base):
         rs = [f"{mids[lab] / mids[base]:.3f}" if lab in mids and base in mids else "n/a" for lab in labels if lab != base]
         out.append(f"| {name} | {' | '.join(cells)} | {' | '.join(rs)} |")
     log = read(os.path.join(RAW, "criterion", "rounds.log")).splitlines()
+    out.append("")
+    out.append("† criterion's printed estimate per round (the middle of `time: [...]`), not the "
+               "median: the first version of criterion.sh read medians only from two-level "
+               "directories, and criterion keeps only the latest run's estimates.json.")
     return "\n".join(out), log
 
 
@@ -64,7 +88,7 @@ def callgrind(labels, base):
             name, iters = stdout[0], int(stdout[1].split("=")[1])
             measured = None
             for line in read(f).splitlines():
-                if "ab14_driver::measured" in line:
+                if ":driver::measured [" in line:
                     measured = int(line.split()[0].replace(",", ""))
                     break
             if measured is None:
@@ -84,6 +108,53 @@ def callgrind(labels, base):
     return "\n".join(out)
 
 
+# Functions whose inclusive cost is shown for a workload whose count grew by more than 2%
+# (the tape's recording and reverse pass, by the names of both layouts).
+DRILL = [("whole workload call", r":driver::autodiff_bench::overhead_step \[|:driver::make::\{\{closure\}\} \["),
+         ("reverse pass (Tape::backward)", r"Tape>::backward \["),
+         ("  elementwise reverse (at 065bc8e inlined in backward; now Elementwise::reverse)", r"Elementwise::reverse \["),
+         ("recording: unary ops (Tape::unary)", r"Tape::unary \[|Tape>::unary \["),
+         ("recording: binary ops (Tape::binary)", r"Tape::binary \[|Tape>::binary \["),
+         ("  Tape::push (inside unary and binary)", r"Tape::push \[")]
+
+
+def drilldown(labels, base):
+    out = []
+    for f in sorted(glob.glob(os.path.join(RAW, "callgrind", base, "*.inclusive.txt"))):
+        stem = os.path.basename(f)[: -len(".inclusive.txt")]
+        per = {}
+        for lab in labels:
+            p = os.path.join(RAW, "callgrind", lab, stem + ".inclusive.txt")
+            if not os.path.exists(p):
+                continue
+            text = read(p)
+            iters = int(read(os.path.join(RAW, "callgrind", lab, stem + ".stdout")).split("\t")[1].split("=")[1])
+            m = [int(l.split()[0].replace(",", "")) for l in text.splitlines() if ":driver::measured [" in l]
+            if not m:
+                continue
+            # Fully instrumented runs count the 2 warm-up calls too; LATE=1 runs (a
+            # control.log exists) count only the measured ones.
+            late = os.path.exists(os.path.join(RAW, "callgrind", lab, stem + ".control.log"))
+            per[lab] = (text, iters if late else iters + 2, m[0] / iters)
+        grown = [lab for lab in per if lab != base and base in per and per[lab][2] > 1.02 * per[base][2]]
+        if not grown:
+            continue
+        out += ["", f"### Where `{stem.replace('_', '/', 1)}` grew (inclusive Ir per call of the workload; "
+                "fully instrumented runs cover the 2 warm-up calls too and are divided by ITERS + 2)", "",
+                f"| function | {' | '.join(per)} | {' | '.join(f'{lab} - {base}' for lab in per if lab != base)} |",
+                "|---" + "|---" * (2 * len(per) - 1) + "|"]
+        for title, pat in DRILL:
+            vals = {}
+            for lab, (text, iters, _) in per.items():
+                hits = [int(l.split()[0].replace(",", "")) for l in text.splitlines() if re.search(pat, l)]
+                vals[lab] = hits[0] / iters if hits else 0.0
+            if not any(vals.values()):
+                continue
+            diffs = [f"{vals[lab] - vals[base]:+,.0f}" for lab in per if lab != base]
+            out.append(f"| {title} | {' | '.join(f'{v:,.0f}' for v in vals.values())} | {' | '.join(diffs)} |")
+    return out
+
+
 def main():
     cs = commits()
     labels = list(cs)
@@ -101,9 +172,18 @@ def main():
               "`fig1` (preset) and `fading-squares --steps 50`; each file compared byte for byte; "
               "report.json compared with timing (and provenance) keys set aside, report.md and "
               "run.log with timing lines set aside (`compare.py`)."]
-    for f in sorted(glob.glob(os.path.join(RAW, "identity", "compare-*.txt"))):
+    for f in sorted(g for g in glob.glob(os.path.join(RAW, "identity", "compare-*.txt")) if not g.endswith(".details.txt")):
         parts += ["", f"### {os.path.basename(f)[len('compare-'):-4].replace('-vs-', ' vs ')}", "",
                   "| file | verdict |", "|---|---|", read(f).strip()]
+    tg = {lab: [l.split("\t") for l in read(os.path.join(RAW, "identity", f"targets-{lab}.tsv")).splitlines()]
+          for lab in labels if os.path.exists(os.path.join(RAW, "identity", f"targets-{lab}.tsv"))}
+    if tg:
+        parts += ["", "### Target verdicts (report.json `targets`; measured value in brackets)", "",
+                  f"| experiment | target | {' | '.join(tg)} |", "|---|---" + "|---" * len(tg) + "|"]
+        for i, row in enumerate(tg[base]):
+            cells = [f"{tg[lab][i][2]} ({tg[lab][i][3][:10]})" if i < len(tg[lab]) else "n/a" for lab in tg]
+            name = row[1].replace("|", "\\|")
+            parts.append(f"| {row[0]} | {name} | {' | '.join(cells)} |")
     if os.path.exists(os.path.join(RAW, "criterion", "rounds.log")):
         table, log = criterion(labels, base)
         parts += ["", "## (b1) Criterion medians (wall clock, loaded machine: weak evidence)", "",
@@ -120,6 +200,10 @@ def main():
               "are each commit's own files). `values equal`: the workload's printed results "
               "(warm-up and measured sums) are bit-identical to the base's.", "",
               callgrind(labels, base)]
+    parts += drilldown(labels, base)
+    notes = os.path.join(HERE, "notes.md")
+    if os.path.exists(notes):
+        parts += ["", read(notes).strip()]
     with open(os.path.join(HERE, "README.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
 

@@ -17,22 +17,39 @@ suite_exe() { (cd "${WT[$1]}" && CARGO_TARGET_DIR=${T[$1]} cargo bench -p mflow-
 step=${1:-all}
 mkdir -p "$here/raw"
 if [[ $step == all || $step == commits ]]; then
-  for l in "${labels[@]}"; do printf '%s\t%s\t%s\n' "$l" "$(git -C "${WT[$l]}" rev-parse --short HEAD)" "$(git -C "${WT[$l]}" log -1 --format=%s | cut -c1-90)"; done > "$here/raw/commits.tsv"
+  # main: the commit of main this worktree was made from (12:00 UTC; main has moved since):
+  # the worktree's crates and benches are that commit's (checked below).
+  declare -A REV=([base]=HEAD [d25]=HEAD [main]=${MAIN_REV:-9820060})
+  for l in "${labels[@]}"; do
+    printf '%s\t%s\t%s\n' "$l" "$(git -C "${WT[$l]}" rev-parse --short "${REV[$l]}")" "$(git -C "${WT[$l]}" log -1 --format=%s "${REV[$l]}" | cut -c1-90)"
+  done > "$here/raw/commits.tsv"
+  git -C "$MAIN_WT" diff --quiet "${REV[main]}" HEAD -- crates benches/benches benches/Cargo.toml Cargo.toml Cargo.lock ||
+    echo "main worktree differs from main in crates/benches" >&2
   { lscpu | grep 'Model name' | tr -s ' '; echo "$(nproc) cpus; $(rustc --version); $(valgrind --version)"; } > "$here/raw/machine.txt"
 fi
 if [[ $step == all || $step == build ]]; then
   for l in "${labels[@]}"; do (cd "${WT[$l]}" && CARGO_TARGET_DIR=${T[$l]} cargo build --release -p repro --bin repro); suite_exe "$l"; done
 fi
 if [[ $step == all || $step == identity ]]; then
-  for l in "${labels[@]}"; do "$here/identity.sh" "$l" "${T[$l]}/release/repro"; done
+  for l in "${labels[@]}"; do
+    "$here/identity.sh" "$l" "${T[$l]}/release/repro"
+    "$here/targets.py" "$SCRATCH/out-$l" > "$here/raw/identity/targets-$l.tsv"
+  done
   for pair in base:d25 base:main d25:main; do
     a=${pair%%:*} b=${pair#*:}
-    "$here/compare.py" "$SCRATCH/out-$a" "$SCRATCH/out-$b" > "$here/raw/identity/compare-$a-vs-$b.txt" || true
+    "$here/compare.py" "$SCRATCH/out-$a" "$SCRATCH/out-$b" > "$here/raw/identity/compare-$a-vs-$b.txt" \
+      2> "$here/raw/identity/compare-$a-vs-$b.details.txt" || true
+    diff -rq "$SCRATCH/out-$a" "$SCRATCH/out-$b" > "$here/raw/identity/diff-rq-$a-vs-$b.txt" || true
   done
 fi
 if [[ $step == all || $step == callgrind ]]; then
   for l in "${labels[@]}"; do "$here/make-driver.sh" "$l" "${WT[$l]}" "${API[$l]}"; done
-  for l in "${labels[@]}"; do "$here/callgrind.sh" "$l" "$SCRATCH/driver-$l"; done
+  # The workloads measured (the driver also has fading_squares/train_loop, `train` for 3
+  # steps, not run here: too slow under valgrind on the loaded machine).
+  WL=(autodiff/realnvp_toy_step autodiff/spread_fig1_step autodiff/tape_overhead_10k prior/gaussian_1024_b100_fwd_bwd
+      fading_squares/train_step prior/cholesky_1024_fwd_bwd autodiff/wide_adam autodiff/wide_fwd_bwd
+      autodiff/faer_matmul_512 prior/faer_gemm_1024_seq)
+  for l in "${labels[@]}"; do "$here/callgrind.sh" "$l" "$SCRATCH/driver-$l" "${WL[@]}"; done
 fi
 if [[ $step == all || $step == criterion ]]; then
   "$here/criterion.sh" "${ROUNDS:-3}" "base=$(suite_exe base)" "d25=$(suite_exe d25)" "main=$(suite_exe main)"

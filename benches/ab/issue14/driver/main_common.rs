@@ -1,6 +1,7 @@
 // Shared part of the instruction-count driver (issue 14 A/B): `driver WORKLOAD ITERS` builds
 // the workload, runs it twice to allocate every buffer, then ITERS times inside `measured`
-// (never inlined), whose inclusive callgrind cost is the count of ITERS iterations. Rayon's
+// (never inlined), whose inclusive callgrind cost is the count of ITERS iterations (with
+// AB14_GO_FILE set, it waits before them until that file exists: see callgrind.sh). Rayon's
 // global pool is the calling thread alone, so callgrind sees all work on one thread.
 
 use std::hint::black_box;
@@ -118,6 +119,14 @@ fn main() {
     let _ = rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build_global();
     let mut work = make(&args[1]);
     let warm = work() + work();
+    // For callgrind's late instrumentation (callgrind.sh, slow workloads): say so on stderr and
+    // wait until the file AB14_GO_FILE exists, i.e. until instrumentation is on.
+    if let Some(go) = std::env::var_os("AB14_GO_FILE") {
+        eprintln!("ab14-ready");
+        while !std::path::Path::new(&go).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
     let sum = measured(&mut work, iters);
     // The values, so both sides can be compared bit for bit too.
     println!("{}\titers={}\twarm={:e}\tsum={:e}", args[1], iters, warm, sum);
