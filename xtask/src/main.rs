@@ -1,6 +1,7 @@
 //! `cargo xtask`: orchestration only. `reproduce` builds the `repro` binary in release mode
 //! and becomes it (signals reach the experiment; relative paths are the caller's);
-//! `bench` runs the criterion suite and tracks medians over time.
+//! `bench` runs the criterion suite and tracks medians over time; `docs` regenerates the
+//! results tables of the docs from the committed reports.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -8,6 +9,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, bail};
 
 mod bench;
+mod docs;
 mod id_table;
 mod reproduce;
 
@@ -20,6 +22,8 @@ commands:
   reproduce all [flags]            run every implemented experiment
   bench [criterion args]           run the criterion suite, write benches/history/<date>.json
   id-table [--mnist-dir DIR]       regenerate docs/intrinsic-dim.md (classical ID estimators)
+  docs [--check]                   regenerate the results tables of README.md and docs/*.md from
+                                   docs/results/*/report.json (--check: fail if they differ)
 ";
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Some("reproduce") => reproduce::run(&workspace_root(), &args[1..]),
         Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("id-table") => id_table::run(&workspace_root(), &args[1..]),
+        Some("docs") => docs::run(&workspace_root(), &args[1..]),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -617,6 +617,22 @@ impl Manifold {
                 .collect(),
         )
     }
+
+    /// The fraction of the rows of `x` strictly within `tolerance` of the manifold:
+    /// `|{i : e_i < tolerance}| / n` with `e_i` the [`Manifold::manifold_error`] of row `i`
+    /// (rows with a non-finite entry count as off the manifold); `None` where
+    /// [`Manifold::manifold_error`] is not defined, and for an empty `x`.
+    ///
+    /// # Panics
+    /// If `x.ncols()` differs from [`Manifold::ambient_dim`].
+    #[track_caller]
+    pub fn fraction_within(&self, x: MatRef<'_, f64>, tolerance: f64) -> Option<f64> {
+        let err = self.manifold_error(x)?;
+        if err.is_empty() {
+            return None;
+        }
+        Some(err.iter().filter(|&&e| e < tolerance).count() as f64 / err.len() as f64)
+    }
 }
 
 impl fmt::Display for Manifold {

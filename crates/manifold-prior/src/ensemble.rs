@@ -213,18 +213,17 @@ impl EnsembleFlowEstimator {
         let base = self.member.train.seed;
         let seeds: Vec<u64> =
             (0..self.members as u64).map(|m| base.wrapping_mul(self.members as u64).wrapping_add(m)).collect();
-        let spectra: Result<Vec<Vec<f64>>, String> = seeds
-            .iter()
-            .map(|&seed| {
-                let scaler = Standardizer::fit(x.as_ref(), self.member.scaling);
-                let mut model = spread_preset(p, self.member.n_layers, seed, self.member.spread, scaler)
-                    .map_err(|e| e.to_string())?;
-                let config = self.member.train.clone().with_seed(seed);
-                train(&mut model, DataSource::Fixed(x.as_ref()), &config, &mut Silent).map_err(|e| e.to_string())?;
-                let id = model.intrinsic_dimension(x.as_ref(), self.member.readoff).map_err(|e| e.to_string())?;
-                Ok(id.data_eigenvalues)
-            })
-            .collect();
+        let spectra: Result<Vec<Vec<f64>>, String> = each_member(&seeds, |seed| {
+            let scaler = Standardizer::fit(x.as_ref(), self.member.scaling);
+            let mut model =
+                spread_preset(p, self.member.n_layers, seed, self.member.spread, scaler).map_err(|e| e.to_string())?;
+            let config = self.member.train.clone().with_seed(seed);
+            train(&mut model, DataSource::Fixed(x.as_ref()), &config, &mut Silent).map_err(|e| e.to_string())?;
+            let id = model.intrinsic_dimension(x.as_ref(), self.member.readoff).map_err(|e| e.to_string())?;
+            Ok(id.data_eigenvalues)
+        })
+        .into_iter()
+        .collect();
         let spectra = spectra.map_err(EstimateError::Failed)?;
         let readoff = ensemble_readoff(&spectra, self.member.spread.spread, self.clear_gap_ratio);
         Ok(FlowId {
@@ -273,3 +272,18 @@ impl Estimator for EnsembleFlowEstimator {
 
 #[cfg(test)]
 mod tests;
+
+/// `f(seed)` for every member's seed, in seed order: side by side on rayon's pool with the
+/// `rayon` feature, one after the other without it. Members share nothing and each one's
+/// training is deterministic for its seed, so the results are the same either way.
+fn each_member<T: Send>(seeds: &[u64], f: impl Fn(u64) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        seeds.par_iter().map(|&seed| f(seed)).collect()
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        seeds.iter().map(|&seed| f(seed)).collect()
+    }
+}

@@ -33,7 +33,7 @@ use crate::trainer::{DataSource, Silent, TrainConfig, train};
 /// steps were right in 11 of 20 checks, 1k steps and more in every grid run). The study used
 /// fresh samples every step and fixed sets of 2,000 points; on a much smaller fixed data set
 /// the flow can overfit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct FlowEstimator {
     /// Number of additive coupling layers.
     pub n_layers: usize,

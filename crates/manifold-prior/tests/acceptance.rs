@@ -1,8 +1,8 @@
 //! Acceptance of the method on the paper's sine curve (method.md section 3) with the exact
 //! configuration of the paper: these train full 10k-step runs, so they assert only properties
-//! that held in every run we measured. The multi-seed targets (ID 1 in >= 4 of 5 seeds,
+//! that held in every run we measured. The multi-seed targets (ID 1 in 80% of the seeds,
 //! median eigenvalue ratio >= 30, >= 99% of samples on the curve in every seed) are measured
-//! and reported by `cargo xtask reproduce fig1`, not asserted here.
+//! and judged by `cargo xtask reproduce fig1 --strict`, which CI runs (`.ci/run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use datasets::Manifold;
@@ -74,7 +74,9 @@ fn the_flow_estimator_implements_the_estimator_trait() {
     };
     assert_eq!(estimator.name(), "flow");
     let estimate = estimator.estimate(data.as_ref()).unwrap();
-    assert!(estimate.dimension >= 1.0 && estimate.dimension <= 2.0, "{estimate:?}");
+    // The sine curve is one-dimensional: the estimator must say 1 (a range such as 1..=2 would
+    // pass an estimator that never finds the curve).
+    assert_eq!(estimate.dimension, 1.0, "{estimate:?}");
     assert!(estimate.diagnostics.iter().any(|(k, _)| k == "prior_eigenvalue_0"));
     let bad = Mat::from_fn(10, 2, |i, _| if i == 3 { f64::NAN } else { 0.0 });
     assert!(matches!(

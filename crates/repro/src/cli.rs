@@ -43,8 +43,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Number of seeds for the multi-seed targets (seeds 0..N-1).
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Number of seeds for the multi-seed targets: seeds SEED..SEED+N-1 (with the default
+    /// --seed 0, seeds 0..N-1). At most 1000: each seed trains a model.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
     pub seeds: u64,
 
     /// Training steps (default: the paper preset). Targets a shortened run cannot reach are
@@ -78,22 +79,39 @@ pub struct RunArgs {
 
     /// Checkpoint every training job each N steps (and at its end) into OUT/checkpoint/, so an
     /// interrupted run can be continued with --resume; the folder is removed once the report is
-    /// written. Jobs: fig1's baseline and each seed of its spread flow; fading-squares' one run.
-    /// spread-study has none (a run there is short; rerun it).
+    /// written. Jobs: fig1's baseline, each seed of its spread flow and each ablation;
+    /// fading-squares' one run. spread-study has none (a run there is short; rerun it);
+    /// id-compare needs none (it keeps every finished estimate in runs.csv).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: Option<u64>,
 
     /// Continue an interrupted run from OUT/checkpoint/ (same flags as the interrupted run;
     /// differing settings are refused). Each job resumes from its latest checkpoint (a finished
     /// job trains no further; one without a checkpoint starts from step 0), so the outputs and
-    /// report equal an uninterrupted run's except for wall times.
+    /// report equal an uninterrupted run's except for wall times. id-compare: keeps the estimates
+    /// in OUT/runs.csv measured with the same settings and measures the rest (with a larger
+    /// --seeds, also extends a run).
     #[arg(long)]
     pub resume: bool,
     /// Directory of the data files, for experiments that read some (mnist: the IDX files;
     /// default: the environment variable MFLOW_MNIST).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// A named training setting, for experiments that have them (fig1: `default`, `paper` for
+    /// the paper's configuration as written, and the other candidates the default was chosen
+    /// from: `step-tail`, `expected-noise`, `ema-samples`). Not with `all`.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
 }
+
+/// The largest `--seeds`: every seed trains at least one model, so a larger count is a typo
+/// rather than a plan (`--seeds 100000000` would ask for weeks of training and gigabytes of
+/// per-seed results).
+pub const MAX_SEEDS: u64 = 1000;
+
+/// The experiments that take `--preset`, with the names each accepts (the default first).
+pub const PRESETS: &[(&str, &[&str])] =
+    &[("fig1", &["default", "paper", "step-tail", "expected-noise", "ema-samples"])];
 
 /// What an experiment name on the command line selects.
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +136,10 @@ impl Cli {
             anyhow::ensure!(
                 self.run.spread_noise.is_none(),
                 "--spread-noise selects one experiment's variant; it does not apply to `all`"
+            );
+            anyhow::ensure!(
+                self.run.preset.is_none(),
+                "--preset selects one experiment's setting; it does not apply to `all`"
             );
             return Ok(Some(Selection::All));
         }
@@ -145,6 +167,16 @@ impl Cli {
                 "experiment '{name}' has no --spread-noise {} variant (see --list)",
                 noise.name()
             );
+        }
+        if let Some(preset) = self.run.preset.as_deref() {
+            match PRESETS.iter().find(|(e, _)| *e == info.name) {
+                None => anyhow::bail!("experiment '{name}' has no presets (--preset is for: fig1)"),
+                Some((_, names)) => anyhow::ensure!(
+                    names.contains(&preset),
+                    "experiment '{name}' has no preset '{preset}' (known: {})",
+                    names.join(", ")
+                ),
+            }
         }
         Ok(Some(Selection::One(info)))
     }
@@ -188,6 +220,7 @@ impl RunArgs {
                 Checkpointing::default()
             },
             data: self.data.clone(),
+            preset: self.preset.clone(),
         }
     }
 }
@@ -258,6 +291,7 @@ mod tests {
         let ctx = cli.run.context(info, Several::Yes);
         assert_eq!(ctx.out_dir, Path::new("/tmp/x").join("fig1"));
         assert_eq!((ctx.seed, ctx.n_seeds, ctx.steps), (3, 2, Some(100)));
+        assert_eq!(ctx.seeds(), vec![3, 4], "the multi-seed range starts at --seed");
         assert_eq!(ctx.verbosity, Verbosity::Quiet);
         assert_eq!(cli.run.policy(), TargetPolicy::Strict);
         Ok(())
@@ -268,6 +302,15 @@ mod tests {
         assert!(parse(&["--list"])?.list);
         assert!(parse(&[]).is_err(), "an experiment or --list is required");
         assert!(parse(&["fig1", "--seeds", "0"]).is_err());
+        // A huge seed count is refused up front with the limit (it used to panic).
+        let huge = parse(&["fig1", "--seeds", "100000000"]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(huge.contains("100000000") && huge.contains("1000"), "{huge}");
+        assert!(parse(&["fig1", "--seeds", "1000"]).is_ok());
+        // --preset: known names of experiments that have presets only.
+        assert!(parse(&["fig1", "--preset", "paper"])?.selection().is_ok());
+        assert!(parse(&["fig1", "--preset", "nope"])?.selection().is_err());
+        assert!(parse(&["spread-study", "--preset", "paper"])?.selection().is_err());
+        assert!(parse(&["all", "--preset", "paper"])?.selection().is_err());
         assert!(parse(&["nope"])?.selection().is_err());
         // --quick picks the reduced variant, and only where there is one.
         let quick = parse(&["spread-study", "--quick"])?;

@@ -1,13 +1,13 @@
 //! Small CSV writers for the raw numbers behind every figure: a header row, then one row per
 //! sample, numbers printed in a shortest round-trip form (`NaN` / `inf` when not finite).
 //! Point sets go through [`datasets::write_csv`]; [`write_rows`] covers small tables whose
-//! integer columns (steps, ranks) should print without a decimal point.
+//! integer columns (steps, ranks) should print without a decimal point. Both write through
+//! [`crate::atomic`] (temporary file, then rename).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use anyhow::Context as _;
 use faer::MatRef;
 
 /// Write `rows` under a header row. Every row must be as long as `header`.
@@ -20,10 +20,15 @@ pub fn write_rows<R: AsRef<[f64]>>(
     header: &[&str],
     rows: impl IntoIterator<Item = R>,
 ) -> anyhow::Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = BufWriter::new(file);
-    let io = |e: std::io::Error| anyhow::Error::new(e).context(format!("writing {}", path.display()));
-    writeln!(w, "{}", header.join(",")).map_err(io)?;
+    let rows: Vec<R> = rows.into_iter().collect();
+    crate::atomic::write_with(path, |tmp| write_rows_to(tmp, path, header, rows))
+}
+
+/// The body of [`write_rows`]: write to `tmp`, naming `path` in a panic message.
+#[track_caller]
+fn write_rows_to<R: AsRef<[f64]>>(tmp: &Path, path: &Path, header: &[&str], rows: Vec<R>) -> anyhow::Result<()> {
+    let mut w = BufWriter::new(File::create(tmp)?);
+    writeln!(w, "{}", header.join(","))?;
     let mut line = String::new();
     for (i, row) in rows.into_iter().enumerate() {
         let row = row.as_ref();
@@ -42,9 +47,9 @@ pub fn write_rows<R: AsRef<[f64]>>(
             }
             line.push_str(&x.to_string());
         }
-        writeln!(w, "{line}").map_err(io)?;
+        writeln!(w, "{line}")?;
     }
-    w.flush().map_err(io)?;
+    w.flush()?;
     Ok(())
 }
 
@@ -65,7 +70,7 @@ pub fn write_matrix(path: &Path, header: &[&str], m: MatRef<'_, f64>) -> anyhow:
         m.nrows(),
         m.ncols()
     );
-    datasets::write_csv(path, m, Some(header)).with_context(|| format!("cannot write {}", path.display()))
+    crate::atomic::write_with(path, |tmp| datasets::write_csv(tmp, m, Some(header)).map_err(anyhow::Error::from))
 }
 
 #[cfg(test)]
@@ -88,6 +93,11 @@ mod tests {
         }
         write_rows(&path, &["step", "v"], [[1.0, f64::NAN]])?;
         assert_eq!(std::fs::read_to_string(&path)?, "step,v\n1,NaN\n");
+        // A missing folder: one message with the path and the cause, nothing left behind.
+        let missing = dir.path().join("nope").join("q.csv");
+        let err = write_matrix(&missing, &["x1", "x2"], m.as_ref()).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(err.starts_with(&format!("cannot write {}: ", missing.display())), "{err}");
+        assert_eq!(err.matches(&missing.display().to_string()).count(), 1, "{err}");
         Ok(())
     }
 }

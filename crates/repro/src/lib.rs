@@ -7,6 +7,7 @@
 //! [`report::Report`]; [`run_experiment`] times it, stamps versions and writes `report.json` and
 //! `report.md` next to the figures.
 
+pub mod atomic;
 pub mod checkpoint;
 pub mod cli;
 pub mod csv_out;
@@ -36,7 +37,8 @@ pub struct RunContext {
     pub name: &'static str,
     /// The seed of the single-seed parts (figures, the "default seed" numbers).
     pub seed: u64,
-    /// How many seeds the multi-seed targets use: seeds `0..seeds` (see [`RunContext::seeds`]).
+    /// How many seeds the multi-seed targets use: seeds `seed..seed + n_seeds` (see
+    /// [`RunContext::seeds`]).
     pub n_seeds: usize,
     /// Training steps override; `None` means the paper preset. A shortened run reports the
     /// targets it cannot reach as n/a.
@@ -52,12 +54,35 @@ pub struct RunContext {
     pub checkpointing: checkpoint::Checkpointing,
     /// The data directory `--data` named, for experiments that read files (mnist).
     pub data: Option<PathBuf>,
+    /// The experiment's named setting (`--preset`, e.g. fig1's `paper`); `None` for its
+    /// default. Only experiments listed in [`cli::PRESETS`] accept one.
+    pub preset: Option<String>,
 }
 
 impl RunContext {
-    /// The seeds of the multi-seed targets, `0..n_seeds`.
+    /// A quiet run of experiment `name` into `out_dir` with every other setting at its
+    /// default: seed 0, one seed, the preset's steps, the experiment's default noise and
+    /// preset, no checkpoints, no data directory. Change fields with struct update syntax:
+    /// `RunContext { steps: Some(30), ..RunContext::new("fig1", dir) }`.
+    pub fn new(name: &'static str, out_dir: impl Into<PathBuf>) -> Self {
+        RunContext {
+            name,
+            seed: 0,
+            n_seeds: 1,
+            steps: None,
+            out_dir: out_dir.into(),
+            spread_noise: None,
+            verbosity: Verbosity::Quiet,
+            checkpointing: checkpoint::Checkpointing::default(),
+            data: None,
+            preset: None,
+        }
+    }
+
+    /// The seeds of the multi-seed targets, `seed..seed + n_seeds` (so `--seed 100 --seeds
+    /// 10` is seeds 100..109, a range disjoint from the default 0..9).
     pub fn seeds(&self) -> Vec<u64> {
-        (0..self.n_seeds as u64).collect()
+        (0..self.n_seeds as u64).map(|k| self.seed.saturating_add(k)).collect()
     }
 
     /// A path inside the output directory.
@@ -165,13 +190,14 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         resumable: false,
     },
     ExperimentInfo {
-        resumable: false,
         name: "id-compare",
         summary: "the flow estimator vs MLE and TwoNN on warped K-manifolds in 64 and 784 dimensions, digits (all, per class, halves) and 10k MNIST images: dimension, interval, gap and wall time (issue 21)",
         typical_time: "~ 1 min per flow estimate per seed (--seeds 10: about 3 h on a loaded 2-core machine)",
         run: Some(id_compare::run),
         quick: None,
         spread_noises: &[],
+        // Every finished estimate is journalled in runs.csv; --resume continues from there.
+        resumable: true,
     },
     ExperimentInfo {
         resumable: false,
@@ -237,16 +263,23 @@ pub fn find(name: &str) -> Option<&'static ExperimentInfo> {
     EXPERIMENTS.iter().find(|e| e.name == name)
 }
 
-/// Run one experiment: create the output directory, call its [`RunFn`], stamp the wall time,
-/// seeds (if the experiment left them empty) and versions, and write `report.json` and
-/// `report.md` into `ctx.out_dir`.
+/// Run one experiment: prepare the output directory ([`atomic::prepare_out_dir`]: created,
+/// checked writable before any training, an earlier run's report removed and what it held
+/// reported on stderr), call its [`RunFn`], stamp the wall time, seeds (if the experiment left
+/// them empty) and versions, and write `report.md` and, last, `report.json` into
+/// `ctx.out_dir`: a folder with a `report.json` holds a complete run.
 ///
 /// Errors when the experiment is not implemented, when it fails, or when an output cannot be
 /// written.
 pub fn run_experiment(info: &ExperimentInfo, ctx: &RunContext) -> anyhow::Result<Report> {
     let run =
         info.run.with_context(|| format!("experiment '{}' ({}) is not implemented yet", info.name, info.summary))?;
-    std::fs::create_dir_all(&ctx.out_dir).with_context(|| format!("cannot create {}", ctx.out_dir.display()))?;
+    let previous = atomic::prepare_out_dir(&ctx.out_dir)?;
+    if ctx.checkpointing.resume {
+        eprintln!("repro: continuing the run in {} (--resume)", ctx.out_dir.display());
+    } else if let Some(message) = previous.message(&ctx.out_dir) {
+        eprintln!("repro: {message}");
+    }
     let start = Instant::now();
     let mut report = run(ctx).with_context(|| format!("experiment '{}' failed", info.name))?;
     report.wall_time_s = start.elapsed().as_secs_f64();
@@ -310,17 +343,7 @@ mod tests {
             spread_noises: &[],
             resumable: false,
         };
-        let ctx = RunContext {
-            name: "fig1",
-            seed: 0,
-            n_seeds: 5,
-            steps: None,
-            out_dir: dir.path().join("nested").join("fig1"),
-            verbosity: Verbosity::Quiet,
-            spread_noise: None,
-            checkpointing: Default::default(),
-            data: None,
-        };
+        let ctx = RunContext { n_seeds: 5, ..RunContext::new("fig1", dir.path().join("nested").join("fig1")) };
         let report = run_experiment(&info, &ctx)?;
         assert!(report.wall_time_s > 0.0);
         assert!(report.versions.contains_key("rustc"));

@@ -107,7 +107,8 @@ pub fn left_centred(style: TextStyle<'static>) -> TextStyle<'static> {
 
 /// Draw one figure of `size` pixels into `<stem>.png` and `<stem>.svg` in `out_dir`. The two
 /// backends are distinct types and a closure cannot be generic over them, so the same drawing
-/// is passed once per backend (`|root| draw(root, data)` twice).
+/// is passed once per backend (`|root| draw(root, data)` twice). Each file is written to a
+/// temporary name and renamed ([`crate::atomic`]); an error names the file and the cause.
 pub fn write_png_and_svg(
     out_dir: &Path,
     stem: &str,
@@ -117,10 +118,12 @@ pub fn write_png_and_svg(
 ) -> anyhow::Result<()> {
     write_png(out_dir, stem, size, png)?;
     let path = out_dir.join(format!("{stem}.svg"));
-    let root = SVGBackend::new(&path, size).into_drawing_area();
-    svg(&root)?;
-    root.present()?;
-    Ok(())
+    crate::atomic::write_with(&path, |tmp| {
+        let root = SVGBackend::new(tmp, size).into_drawing_area();
+        svg(&root)?;
+        root.present()?;
+        Ok(())
+    })
 }
 
 /// Draw one figure of `size` pixels into `<stem>.png` in `out_dir` only (figures drawn pixel
@@ -133,10 +136,12 @@ pub fn write_png(
 ) -> anyhow::Result<()> {
     ensure_fonts()?;
     let path = out_dir.join(format!("{stem}.png"));
-    let root = BitMapBackend::new(&path, size).into_drawing_area();
-    draw(&root)?;
-    root.present()?;
-    Ok(())
+    crate::atomic::write_with(&path, |tmp| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        draw(&root)?;
+        root.present()?;
+        Ok(())
+    })
 }
 
 /// Width and height of a PNG from its signature and IHDR chunk, if the file is complete (its

@@ -135,6 +135,39 @@ pub fn fmt_number(x: f64) -> String {
     }
 }
 
+/// What a target row judges. Timings depend on the machine and its load (on a shared 2-core
+/// machine a step can take twice as long), so they are reported next to their target, with the
+/// CPU model and load ([`machine`]), but never decide `--strict` nor count in the tally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// A result of the method: judged.
+    #[default]
+    Result,
+    /// A time or speed: shown, not judged.
+    Speed,
+}
+
+/// `"AMD EPYC, load 1.75 1.02 0.80 on 2 CPUs"`: the CPU model, the load averages (1, 5 and 15
+/// minutes, from `/proc/loadavg`) and the CPUs available, for the note of a timing row.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into());
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("{cpu}, load {load} on {cpus} CPUs")
+}
+
 /// One row of the targets table: a measured value next to its target and the verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
@@ -149,6 +182,14 @@ pub struct Target {
     /// Why a target is n/a, or any other remark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// A judged result, or a timing that is shown but not judged.
+    #[serde(default, skip_serializing_if = "is_result")]
+    pub kind: TargetKind,
+}
+
+/// serde helper: the default kind is not written.
+fn is_result(kind: &TargetKind) -> bool {
+    *kind == TargetKind::Result
 }
 
 impl Target {
@@ -159,7 +200,24 @@ impl Target {
         target: impl Into<String>,
         status: Status,
     ) -> Self {
-        Target { name: name.into(), measured: measured.into(), target: target.into(), status, note: None }
+        Target {
+            name: name.into(),
+            measured: measured.into(),
+            target: target.into(),
+            status,
+            note: None,
+            kind: TargetKind::Result,
+        }
+    }
+
+    /// Mark the row a timing ([`TargetKind::Speed`]): shown with its verdict, but not judged by
+    /// `--strict` nor counted in the tally. The note gains the machine ([`machine`]).
+    pub fn speed(self) -> Self {
+        let note = match self.note {
+            Some(n) => format!("{n}; not judged (timing), measured on {}", machine()),
+            None => format!("not judged (timing), measured on {}", machine()),
+        };
+        Target { kind: TargetKind::Speed, note: Some(note), ..self }
     }
 
     /// `measured >= min` (a NaN fails).
@@ -353,9 +411,9 @@ impl Report {
         self
     }
 
-    /// How many targets have this status.
+    /// How many judged targets (not timings, [`TargetKind::Speed`]) have this status.
     pub fn count(&self, status: Status) -> usize {
-        self.targets.iter().filter(|t| t.status == status).count()
+        self.targets.iter().filter(|t| t.kind == TargetKind::Result && t.status == status).count()
     }
 
     /// Fill `versions`: the workspace version, the dependency versions recorded from
@@ -383,8 +441,12 @@ impl Report {
 
     /// Under [`TargetPolicy::Strict`], an error listing the FAILed targets, if any.
     pub fn check(&self, policy: TargetPolicy) -> Result<(), TargetsFailed> {
-        let failed: Vec<String> =
-            self.targets.iter().filter(|t| t.status == Status::Fail).map(|t| t.name.clone()).collect();
+        let failed: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Result && t.status == Status::Fail)
+            .map(|t| t.name.clone())
+            .collect();
         if policy == TargetPolicy::Strict && !failed.is_empty() {
             Err(TargetsFailed { experiment: self.experiment.clone(), failed })
         } else {
@@ -392,14 +454,22 @@ impl Report {
         }
     }
 
-    /// `"7 PASS, 1 FAIL, 2 n/a"`.
+    /// `"7 PASS, 1 FAIL, 2 n/a"` over the judged targets, then the timings when there are
+    /// any: `"7 PASS, 0 FAIL, 2 n/a (timings, not judged: 1 of 2 within target)"`.
     pub fn tally(&self) -> String {
-        format!(
+        let mut out = format!(
             "{} PASS, {} FAIL, {} n/a",
             self.count(Status::Pass),
             self.count(Status::Fail),
             self.count(Status::NotApplicable)
-        )
+        );
+        let speed: Vec<&Target> = self.targets.iter().filter(|t| t.kind == TargetKind::Speed).collect();
+        let judged: Vec<&&Target> = speed.iter().filter(|t| t.status != Status::NotApplicable).collect();
+        if !judged.is_empty() {
+            let within = judged.iter().filter(|t| t.status == Status::Pass).count();
+            out.push_str(&format!(" (timings, not judged: {within} of {} within target)", judged.len()));
+        }
+        out
     }
 
     /// One line for `--quiet`: experiment, tally, wall time and where the report is.
@@ -433,6 +503,7 @@ impl Report {
         out.push_str(&format!("{:<w0$}  {:>w1$}  {:<w2$}  {}\n", headers[0], headers[1], headers[2], headers[3]));
         for (row, t) in rows.iter().zip(&self.targets) {
             let status = match (color, t.status) {
+                _ if t.kind == TargetKind::Speed => format!("{} (timing)", t.status.label()),
                 (Color::Plain, s) => s.label().to_owned(),
                 (Color::Ansi, Status::Pass) => "\x1b[1;32mPASS\x1b[0m".to_owned(),
                 (Color::Ansi, Status::Fail) => "\x1b[1;31mFAIL\x1b[0m".to_owned(),
@@ -465,10 +536,12 @@ impl Report {
         md.push_str("\n## Targets\n\n| measured quantity | measured | target | status | note |\n");
         md.push_str("| --- | ---: | --- | :---: | --- |\n");
         for t in &self.targets {
-            let status = match t.status {
-                Status::Pass => "PASS",
-                Status::Fail => "**FAIL**",
-                Status::NotApplicable => "n/a",
+            let status = match (t.kind, t.status) {
+                (TargetKind::Speed, Status::Pass) => "PASS (timing)",
+                (TargetKind::Speed, Status::Fail) => "FAIL (timing, not judged)",
+                (_, Status::Pass) => "PASS",
+                (_, Status::Fail) => "**FAIL**",
+                (_, Status::NotApplicable) => "n/a",
             };
             md.push_str(&format!(
                 "| {} | {} | {} | {status} | {} |\n",
@@ -504,14 +577,12 @@ impl Report {
         md
     }
 
-    /// Write `report.json` and `report.md` into `dir` (which must exist).
+    /// Write `report.md`, then `report.json`, into `dir` (which must exist), each atomically
+    /// ([`crate::atomic`]). `report.json` is the run's completion marker: written last.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        let json_path = dir.join("report.json");
         let json = serde_json::to_string_pretty(self).context("cannot serialise the report")?;
-        std::fs::write(&json_path, json + "\n").with_context(|| format!("cannot write {}", json_path.display()))?;
-        let md_path = dir.join("report.md");
-        std::fs::write(&md_path, self.to_markdown()).with_context(|| format!("cannot write {}", md_path.display()))?;
-        Ok(())
+        crate::atomic::write_bytes(&dir.join("report.md"), self.to_markdown().as_bytes())?;
+        crate::atomic::write_bytes(&dir.join("report.json"), (json + "\n").as_bytes())
     }
 }
 

@@ -169,12 +169,12 @@ fn a_resume_that_cannot_match_is_refused_clearly() -> anyhow::Result<()> {
     std::fs::create_dir_all(&checkpoint)?;
     let record = serde_json::json!({
         "every": 10,
-        "settings": {"experiment": "fig1", "jobs": {"spread-s0": {"steps": 20, "seed": 0}}},
+        "settings": {"experiment": "fig1", "jobs": {"spread-s0": {"training": {"steps": 20, "seed": 0}}}},
     });
     std::fs::write(checkpoint.join("run.json"), serde_json::to_string(&record)?)?;
     let err = refused(&["fig1", "--steps", "30", "--seeds", "1", "--out", &out, "--quiet", "--resume"])?;
     assert!(err.contains("the settings differ from the checkpoint's"), "{err}");
-    assert!(err.contains("jobs.spread-s0.steps: 20 (checkpoint) vs 30 (now)"), "{err}");
+    assert!(err.contains("jobs.spread-s0.training.steps: 20 (checkpoint) vs 30 (now)"), "{err}");
     assert!(checkpoint.join("run.json").is_file(), "a refused resume leaves the checkpoint alone");
 
     // A fresh run with checkpoints replaces the old folder, says so, and removes it at the end.

@@ -145,6 +145,18 @@ fn exact_errors_of_known_points() {
 }
 
 #[test]
+fn the_fraction_within_counts_strictly_closer_rows_and_non_finite_ones_as_off() {
+    // Sine-curve errors |x2 - sin(2 x1)| at x1 = 0: 0, 0.04, 0.05 (not strictly within), 0.3,
+    // and a non-finite row.
+    let x2 = [0.0, 0.04, 0.05, 0.3, f64::NAN];
+    let x = Mat::from_fn(x2.len(), 2, |i, j| if j == 0 { 0.0 } else { x2[i] });
+    assert_eq!(Manifold::SineCurve.fraction_within(x.as_ref(), 0.05), Some(2.0 / 5.0));
+    assert_eq!(Manifold::SineCurve.fraction_within(x.as_ref(), 1.0), Some(4.0 / 5.0));
+    assert_eq!(Manifold::SineCurve.fraction_within(Mat::zeros(0, 2).as_ref(), 0.05), None);
+    assert_eq!(Manifold::Helix.fraction_within(Mat::zeros(2, 3).as_ref(), 0.05), None);
+}
+
+#[test]
 fn bases_are_orthonormal_and_fixed() {
     for (k, d) in [(1, 1), (3, 10), (5, 5), (2, 40)] {
         let b = subspace_basis(k, d);

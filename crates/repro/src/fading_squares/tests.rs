@@ -274,8 +274,11 @@ fn status(r: &crate::Report, prefix: &str) -> Option<Status> {
 fn a_full_run_that_meets_the_targets_passes() {
     let r = measurements(SpreadNoise::ConstShift, 5000).report(serde_json::json!({"n_params": 1_168_572}));
     assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
-    assert_eq!(r.count(Status::Pass), 7, "{}", r.to_markdown());
+    assert_eq!(r.count(Status::Pass), 9, "{}", r.to_markdown());
     assert_eq!(status(&r, "plateau"), Some(Status::Pass));
+    assert_eq!(status(&r, "top eigenvalue"), Some(Status::Pass));
+    assert_eq!(status(&r, "intrinsic dimension: largest log-gap"), Some(Status::Pass));
+    assert_eq!(status(&r, "samples: median distance"), Some(Status::Pass));
     assert_eq!(status(&r, "|Spearman"), Some(Status::Pass));
     assert_eq!(status(&r, "intrinsic dimension: eigenvalues of A A^T"), Some(Status::Pass));
     let titles: Vec<&str> = r.sections.iter().map(|s| s.title.as_str()).collect();
@@ -289,7 +292,16 @@ fn a_full_run_that_meets_the_targets_passes() {
 #[test]
 fn a_shortened_run_reports_the_end_of_training_targets_as_not_applicable() {
     let r = measurements(SpreadNoise::ConstShift, 200).report(serde_json::json!({}));
-    for name in ["plateau", "intrinsic dimension: eigenvalues of A A^T", "|Spearman", "training wall time"] {
+    for name in [
+        "plateau",
+        "intrinsic dimension: eigenvalues of A A^T",
+        "intrinsic dimension: largest log-gap",
+        "intrinsic dimension: eigenvalues of cov",
+        "top eigenvalue",
+        "samples: median distance",
+        "|Spearman",
+        "training wall time",
+    ] {
         assert_eq!(status(&r, name), Some(Status::NotApplicable), "{name}");
     }
     assert_eq!(status(&r, "parameter count"), Some(Status::Pass));
@@ -310,15 +322,47 @@ fn missed_targets_fail_with_the_measured_value() {
     m.spearman = 0.95;
     m.timing.median_step_ms = 190.0;
     m.timing.train_seconds = 950.0;
+    m.readoff.ema.log_gap = 3;
+    m.readoff.data.noise_relative = 0;
+    m.readoff.ema_top[0] = 1.1;
+    m.samples.median_distance = 0.75;
     let r = m.report(serde_json::json!({}));
-    assert_eq!(r.count(Status::Fail), 7, "{}", r.to_markdown());
+    assert_eq!(r.count(Status::Fail), 9, "{}", r.to_markdown());
     assert_eq!(r.count(Status::Pass), 0);
+    // The two timings missed their targets too, but only as shown rows: --strict names the
+    // nine results and not them.
+    assert_eq!(status(&r, "median time per training step"), Some(Status::Fail));
+    let failed = r.check(crate::TargetPolicy::Strict).err().map(|e| e.failed).unwrap_or_default();
+    assert_eq!(failed.len(), 9, "{failed:?}");
+    assert!(failed.iter().all(|n| !n.contains("time")), "{failed:?}");
+    assert!(r.tally().contains("timings, not judged: 0 of 2 within target"), "{}", r.tally());
     let plateau = r.targets.iter().find(|t| t.name.starts_with("plateau")).map(|t| t.measured.to_string());
     assert_eq!(plateau.as_deref(), Some("-3700"));
     // A NaN never passes.
     let mut m = measurements(SpreadNoise::ConstShift, 5000);
     m.spearman = f64::NAN;
     assert_eq!(status(&m.report(serde_json::json!({})), "|Spearman"), Some(Status::Fail));
+}
+
+/// The initial-loss interval can fail on both sides: its floor is above the loss's constant
+/// part (which a step-0 loss cannot go below).
+#[test]
+fn the_initial_loss_interval_fails_on_both_sides() {
+    let floor = targets::initial_loss_floor();
+    assert!((floor - 941.0).abs() < 0.05, "{floor}");
+    for (initial, expected) in
+        [(floor + 0.5, Status::Fail), (955.0, Status::Pass), (975.0, Status::Pass), (985.0, Status::Fail)]
+    {
+        let mut m = measurements(SpreadNoise::ConstShift, 5000);
+        m.losses[0] = initial;
+        assert_eq!(status(&m.report(serde_json::json!({})), "initial loss"), Some(expected), "{initial}");
+    }
+    // The published values pass: the authors' 959.48 and our JAX 963.98.
+    for (_, printed) in [targets::AUTHORS_LOSSES[0], targets::JAX_LOSSES[0]] {
+        let mut m = measurements(SpreadNoise::ConstShift, 5000);
+        m.losses[0] = printed;
+        assert_eq!(status(&m.report(serde_json::json!({})), "initial loss"), Some(Status::Pass), "{printed}");
+    }
 }
 
 #[test]
@@ -400,7 +444,9 @@ fn a_resumed_run_reports_its_times_as_not_applicable_not_as_failures() {
     for name in ["median time per training step", "training wall time"] {
         let t = r.targets.iter().find(|t| t.name.starts_with(name)).expect("timing target");
         assert_eq!(t.status, Status::NotApplicable, "{name}");
-        assert_eq!(t.note.as_deref(), Some("resumed: this process trained 0 of 5000 steps"), "{name}");
+        let note = t.note.as_deref().unwrap_or_default();
+        assert!(note.starts_with("resumed: this process trained 0 of 5000 steps;"), "{name}: {note}");
+        assert_eq!(t.kind, crate::report::TargetKind::Speed, "{name}: a timing, never judged");
     }
     assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
 }

@@ -1,6 +1,6 @@
 //! Synthetic stand-ins for the fig1 inputs, shaped like a real run (a curled spiral for the
-//! standard flow's latent, a thin segment for the spread flow's): for tests, for previewing
-//! the figure without training, and as an example of filling the seam types.
+//! standard flow's latent, a thin segment for the spread flow's), for the tests of the figures
+//! and the report layout only: made-up numbers, so not part of the public API.
 
 use faer::Mat;
 use rand::SeedableRng;
@@ -114,16 +114,19 @@ pub fn measurements() -> Fig1Measurements {
             id_noise: id,
             quality: SampleQuality {
                 on_curve: 0.993 + 0.001 * k as f64,
+                finite: 1.0,
                 median_distance: 0.004 + 0.0003 * k as f64,
                 final_loss: -4.1 - 0.05 * k as f64,
             },
         })
         .collect();
     Fig1Measurements {
-        baseline: SampleQuality { on_curve: 0.27, median_distance: 0.17, final_loss: 1.52 },
+        baseline: SampleQuality { on_curve: 0.27, finite: 1.0, median_distance: 0.17, final_loss: 1.52 },
         spread,
         steps: 10_000,
         preset_steps: 10_000,
+        large_spread: super::AblationResult { seeds: vec![0, 1, 2], ratios: vec![2.1, 3.0, 1.6] },
+        weight_decay: super::AblationResult { seeds: vec![0, 1, 2], ratios: vec![1.1, 1.0, 1.2] },
     }
 }
 

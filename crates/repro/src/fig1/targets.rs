@@ -9,6 +9,8 @@ use crate::report::{Measured, Report, Section, Status, Target, fmt_number};
 pub struct SampleQuality {
     /// Fraction of samples with `|x2 - sin(2 x1)| <= 0.05`.
     pub on_curve: f64,
+    /// Fraction of samples with finite coordinates (a diverged model has few).
+    pub finite: f64,
     /// Median of `|x2 - sin(2 x1)|` over the samples.
     pub median_distance: f64,
     /// Training loss at the end (mean over the last steps), for the record.
@@ -47,11 +49,28 @@ impl SpreadSeed {
 }
 
 /// `lambda_max / lambda_min` of a spectrum sorted largest first.
-fn spectrum_ratio(values: &[f64]) -> f64 {
+pub(super) fn spectrum_ratio(values: &[f64]) -> f64 {
     match (values.first(), values.last()) {
         (Some(&hi), Some(&lo)) if lo > 0.0 => hi / lo,
         (Some(_), Some(_)) => f64::INFINITY,
         _ => f64::NAN,
+    }
+}
+
+/// One ablation of method.md section 3 (`s = 0.1`, or weight decay 0.5): the eigenvalue
+/// ratio `lambda_max / lambda_min` of the final `A A^T` per seed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AblationResult {
+    /// The seeds trained.
+    pub seeds: Vec<u64>,
+    /// The eigenvalue ratio of each seed, in the order of `seeds`.
+    pub ratios: Vec<f64>,
+}
+
+impl AblationResult {
+    /// Median of the finite ratios (NaN when there are none).
+    pub fn median_ratio(&self) -> f64 {
+        median(self.ratios.iter().copied())
     }
 }
 
@@ -66,7 +85,28 @@ pub struct Fig1Measurements {
     pub steps: usize,
     /// Training steps of the paper preset; a shorter run reports the spectrum targets as n/a.
     pub preset_steps: usize,
+    /// The `s = 0.1` ablation.
+    pub large_spread: AblationResult,
+    /// The weight-decay-0.5 ablation.
+    pub weight_decay: AblationResult,
 }
+
+/// Below this many seeds the multi-seed targets (dimension in 80% of seeds, median ratio) are
+/// n/a: method.md states them over 5 seeds.
+pub const MIN_SEEDS_MULTI: usize = 5;
+
+/// The baseline counts as trained (not diverged) with at least this fraction of finite
+/// samples ...
+const BASELINE_MIN_FINITE: f64 = 0.95;
+/// ... and a median distance to the curve in this interval (method.md: about 0.1 to 0.3).
+const BASELINE_MEDIAN_DISTANCE: (f64, f64) = (0.05, 1.0);
+
+/// The eigenvalue ratio of `A A^T` the fig1 gap target asks for (method.md: ">= 30").
+const GAP_RATIO: f64 = 30.0;
+/// An ablation "weakens the gap" / "stops the rank collapse" when its median eigenvalue ratio
+/// stays below this: a third of the gap target, about three times the largest ratio method.md
+/// measured at `s = 0.1` (3.5).
+const NO_GAP_RATIO: f64 = 10.0;
 
 /// The true intrinsic dimension of the sine curve.
 const TRUE_ID: usize = 1;
@@ -80,23 +120,32 @@ impl Fig1Measurements {
         let full = self.steps >= self.preset_steps;
         let short = format!("shortened run ({} of {} steps)", self.steps, self.preset_steps);
 
+        let b = &self.baseline;
+        let (lo, hi) = BASELINE_MEDIAN_DISTANCE;
+        let baseline_trained = b.finite >= BASELINE_MIN_FINITE && (lo..=hi).contains(&b.median_distance);
+        r.push(
+            Target::new(
+                "standard flow: finite samples, and median |x2 - sin(2 x1)| of samples",
+                format!("{} finite, median {}", fmt_number(b.finite), fmt_number(b.median_distance)),
+                format!(">= {BASELINE_MIN_FINITE} finite, median {lo} to {hi}"),
+                Status::from_ok(baseline_trained),
+            )
+            .with_note(
+                "a diverged baseline cannot show that the spread flow does better; method.md: median about 0.1 to 0.3",
+            ),
+        );
         r.push(
             Target::new(
                 "standard flow: fraction of samples within 0.05 of the curve",
-                self.baseline.on_curve,
-                "< 0.70",
-                Status::from_ok(self.baseline.on_curve < 0.70),
+                b.on_curve,
+                "< 0.70, with a trained baseline (row above)",
+                Status::from_ok(b.on_curve < 0.70 && baseline_trained),
             )
-            .with_note("0.18 to 0.35 in our runs"),
+            .with_note("method.md: 0.18 to 0.35 in our runs"),
         );
-        r.push(Target::new(
-            "standard flow: median |x2 - sin(2 x1)| of samples",
-            self.baseline.median_distance,
-            "about 0.1 to 0.3 (reference)",
-            Status::NotApplicable,
-        ));
 
         let n = self.spread.len();
+        let multi = format!("fewer than {MIN_SEEDS_MULTI} seeds ({n}); method.md states it over 5 seeds");
         let worst = self.spread.iter().map(|s| s.quality.on_curve).fold(f64::INFINITY, f64::min);
         r.push(
             Target::at_least(format!("spread flow: fraction within 0.05, worst of {n} seed(s)"), worst, 0.99)
@@ -116,24 +165,49 @@ impl Fig1Measurements {
             Target::new(
                 "spread flow: intrinsic dimension 1 by the noise-relative rule",
                 format!("{hits} of {n}"),
-                format!(">= {needed} of {n}"),
+                format!(">= {needed} of {n} (80%)"),
                 Status::from_ok(n > 0 && hits >= needed),
             )
-            .applicable_if(full, short.clone()),
+            .applicable_if(full, short.clone())
+            .applicable_if(n >= MIN_SEEDS_MULTI, multi.clone()),
         );
         let median_ratio = median(self.spread.iter().map(SpreadSeed::ratio));
         let median_raw_ratio = median(self.spread.iter().map(SpreadSeed::raw_ratio));
         r.push(
-            Target::at_least("spread flow: median eigenvalue ratio of A A^T over seeds", median_raw_ratio, 30.0)
-                .with_note("reference: median 60, range 6 to 219 at 10k steps")
-                .applicable_if(full && n > 0, short.clone()),
+            Target::at_least(
+                "spread flow: median eigenvalue ratio of A A^T (final weights) over seeds",
+                median_raw_ratio,
+                GAP_RATIO,
+            )
+            .with_note(
+                "judged on the final A, as method.md states it; reference: median 60, range 6 to 219 at 10k steps",
+            )
+            .applicable_if(full && n > 0, short.clone())
+            .applicable_if(n >= MIN_SEEDS_MULTI, multi),
         );
         r.push(Target::new(
             "spread flow: median eigenvalue ratio of the EMA A A^T over seeds",
             median_ratio,
-            "about 42 (reference, EMA decay 0.999)",
+            "about 42 (reference, EMA decay 0.999; not judged)",
             Status::NotApplicable,
         ));
+
+        for (label, ablation, reference) in [
+            ("s = 0.1 weakens the gap", &self.large_spread, "method.md: ratio about 1.4 to 3.5"),
+            ("weight decay 0.5 prevents the rank collapse", &self.weight_decay, "method.md: no rank collapse"),
+        ] {
+            let k = ablation.ratios.len();
+            r.push(
+                Target::new(
+                    format!("ablation, {label}: median eigenvalue ratio of A A^T over {k} seed(s)"),
+                    ablation.median_ratio(),
+                    format!("< {}", fmt_number(NO_GAP_RATIO)),
+                    Status::from_ok(ablation.median_ratio() < NO_GAP_RATIO),
+                )
+                .with_note(reference)
+                .applicable_if(full && k > 0, short.clone()),
+            );
+        }
 
         let mut per_seed = Section::new(
             "Spread flow per seed",
@@ -202,6 +276,19 @@ impl Fig1Measurements {
             fmt_number(self.preset_steps as f64)
         ));
         r.sections.push(base);
+
+        let mut abl = Section::new("Ablations (method.md section 3)", &["ablation", "seed", "eigenvalue ratio"]);
+        abl.note(
+            "The paper's configuration (constant learning rate, as method.md states the ablations) with \
+             one change each: the spread s = 0.1 instead of 0.01, or coupled L2 weight decay 0.5 on \
+             every parameter; ratio lambda_max / lambda_min of the final A A^T.",
+        );
+        for (label, ablation) in [("s = 0.1", &self.large_spread), ("weight decay 0.5", &self.weight_decay)] {
+            for (&seed, &ratio) in ablation.seeds.iter().zip(&ablation.ratios) {
+                abl.row([label.into(), seed.into(), ratio.into()]);
+            }
+        }
+        r.sections.push(abl);
         r
     }
 }
@@ -224,16 +311,18 @@ mod tests {
             id_relative: id,
             id_gap: id,
             id_noise: id,
-            quality: SampleQuality { on_curve: 0.995, median_distance: 0.004, final_loss: -5.0 },
+            quality: SampleQuality { on_curve: 0.995, finite: 1.0, median_distance: 0.004, final_loss: -5.0 },
         }
     }
 
     fn measurements(steps: usize) -> Fig1Measurements {
         Fig1Measurements {
-            baseline: SampleQuality { on_curve: 0.3, median_distance: 0.2, final_loss: 1.0 },
+            baseline: SampleQuality { on_curve: 0.3, finite: 1.0, median_distance: 0.2, final_loss: 1.0 },
             spread: vec![seed(0, 0.01, 1), seed(1, 0.02, 1), seed(2, 0.5, 2), seed(3, 0.015, 1), seed(4, 0.03, 1)],
             steps,
             preset_steps: 10_000,
+            large_spread: AblationResult { seeds: vec![0, 1, 2], ratios: vec![2.0, 3.0, 1.5] },
+            weight_decay: AblationResult { seeds: vec![0, 1, 2], ratios: vec![1.1, 1.2, 1.0] },
         }
     }
 
@@ -241,12 +330,57 @@ mod tests {
     fn full_run_passes_and_short_run_is_not_applicable() {
         let r = measurements(10_000).report(serde_json::json!({}));
         assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
-        assert_eq!(r.count(Status::Pass), 4);
+        assert_eq!(r.count(Status::Pass), 7);
         assert_eq!(r.seeds, vec![0, 1, 2, 3, 4]);
         assert_eq!(r.sections[0].rows.len(), 6, "five seeds and the median");
         let short = measurements(500).report(serde_json::json!({}));
-        assert_eq!(short.count(Status::Pass), 1, "only the baseline target applies");
+        assert_eq!(short.count(Status::Pass), 2, "only the baseline targets apply");
         assert_eq!(short.count(Status::Fail), 0);
+    }
+
+    #[test]
+    fn fewer_than_five_seeds_mark_the_multi_seed_targets_not_applicable() {
+        let mut m = measurements(10_000);
+        m.spread.truncate(3);
+        let r = m.report(serde_json::json!({}));
+        assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
+        let na: Vec<&str> =
+            r.targets.iter().filter(|t| t.status == Status::NotApplicable).map(|t| t.name.as_str()).collect();
+        assert!(na.iter().any(|n| n.contains("intrinsic dimension 1")), "{na:?}");
+        assert!(na.iter().any(|n| n.contains("median eigenvalue ratio of A A^T (final")), "{na:?}");
+        assert!(r.targets.iter().any(|t| t.name.contains("worst of 3") && t.status == Status::Pass));
+    }
+
+    #[test]
+    fn a_diverged_baseline_fails_even_with_few_samples_on_the_curve() {
+        let mut m = measurements(10_000);
+        m.baseline.finite = 0.5;
+        m.baseline.median_distance = f64::INFINITY;
+        m.baseline.on_curve = 0.2;
+        let r = m.report(serde_json::json!({}));
+        let failed: Vec<&str> =
+            r.targets.iter().filter(|t| t.status == Status::Fail).map(|t| t.name.as_str()).collect();
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(failed.iter().all(|n| n.starts_with("standard flow")));
+    }
+
+    #[test]
+    fn the_dimension_target_needs_ceil_of_80_percent() {
+        // 10 seeds: 8 are needed, so 7 fail.
+        let mut m = measurements(10_000);
+        m.spread = (0..10).map(|s| seed(s, 0.01, if s < 7 { 1 } else { 2 })).collect();
+        let r = m.report(serde_json::json!({}));
+        let row = r.targets.iter().find(|t| t.name.contains("intrinsic dimension 1"));
+        assert!(row.is_some_and(|t| t.status == Status::Fail && t.target.starts_with(">= 8 of 10")));
+    }
+
+    #[test]
+    fn ablations_that_keep_the_gap_fail() {
+        let mut m = measurements(10_000);
+        m.weight_decay.ratios = vec![50.0, 60.0, 70.0];
+        let r = m.report(serde_json::json!({}));
+        let row = r.targets.iter().find(|t| t.name.contains("weight decay 0.5"));
+        assert!(row.is_some_and(|t| t.status == Status::Fail));
     }
 
     #[test]

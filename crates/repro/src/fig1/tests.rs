@@ -99,17 +99,8 @@ fn wrong_shapes_panic_with_the_field_name() {
 #[test]
 fn the_real_pipeline_runs_at_smoke_size() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let ctx = crate::RunContext {
-        name: "fig1",
-        seed: 0,
-        n_seeds: 2,
-        steps: Some(200),
-        out_dir: dir.path().to_owned(),
-        verbosity: crate::Verbosity::Quiet,
-        spread_noise: None,
-        checkpointing: Default::default(),
-        data: None,
-    };
+    let ctx =
+        crate::RunContext { n_seeds: 2, steps: Some(200), ..crate::RunContext::new("fig1", dir.path().to_owned()) };
     let info = crate::find("fig1").expect("fig1 is registered");
     let report = crate::run_experiment(info, &ctx)?;
     for file in

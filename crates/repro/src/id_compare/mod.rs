@@ -13,10 +13,12 @@
 //!
 //! For every case MLE (k = 20) and TwoNN run once (they are deterministic) and the flow once per
 //! seed `0..--seeds`. Every run is appended to `runs.csv` as it finishes (a partial run keeps
-//! what it measured); `table.csv`, `report.json` and `report.md` follow at the end.
+//! what it measured, and `--resume` continues it: see [`journal`]); `table.csv`, `report.json`
+//! and `report.md` follow at the end.
+
+mod journal;
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -199,36 +201,56 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         Some(s) => base.with_steps(s),
         None => base,
     };
-    let runs_path = ctx.out("runs.csv");
-    let mut runs_csv =
-        std::fs::File::create(&runs_path).with_context(|| format!("cannot create {}", runs_path.display()))?;
-    writeln!(
-        runs_csv,
-        "case,group,known,n,d,estimator,seed,dimension,interval_low,interval_high,clear_gap,gap_ratio,seconds"
-    )?;
+    anyhow::ensure!(
+        ctx.checkpointing.every.is_none(),
+        "id-compare keeps every finished estimate in {}; continue an interrupted run with --resume alone \
+         (no --checkpoint-every)",
+        journal::RUNS_FILE
+    );
+    let mut journal = journal::Journal::open(&ctx.out_dir, &settings(&base), ctx.checkpointing.resume)?;
+    if ctx.checkpointing.resume && crate::progress::enabled(ctx.verbosity) {
+        eprintln!("id-compare: continuing with {} finished estimates from {}", journal.resumed(), journal::RUNS_FILE);
+    }
     let mut results = Vec::new();
     for case in &all {
         let x = case.data.as_ref();
         let (n, d) = (x.nrows(), x.ncols());
         let known = case.known.map_or_else(String::new, |k| k.to_string());
         let mut classical = |e: &dyn intrinsic_dim::Estimator| -> anyhow::Result<(f64, f64)> {
+            if let Some(row) = journal.done(&case.name, e.name(), None) {
+                return Ok((row.dimension, row.seconds));
+            }
             let t = Instant::now();
             let r = e.estimate(x).with_context(|| format!("{}: {}", case.name, e.name()))?;
             let s = t.elapsed().as_secs_f64();
-            writeln!(runs_csv, "{},{},{known},{n},{d},{},,{},,,,,{s}", case.name, case.group, e.name(), r.dimension)?;
+            journal.record(&format!(
+                "{},{},{known},{n},{d},{},,{},,,,,{s}",
+                case.name,
+                case.group,
+                e.name(),
+                r.dimension
+            ))?;
             Ok((r.dimension, s))
         };
         let mle = classical(&Mle::new(20))?;
         let twonn = classical(&TwoNn::default())?;
         let mut flow = Vec::new();
         for &seed in &case.seeds {
+            if let Some(row) = journal.done(&case.name, "flow", Some(seed)) {
+                flow.push(FlowRun {
+                    dimension: row.dimension,
+                    interval: row.interval.unwrap_or((0, 0)),
+                    clear_gap: row.clear_gap.unwrap_or(false),
+                    seconds: row.seconds,
+                });
+                continue;
+            }
             let t = Instant::now();
             let id =
                 base.clone().with_seed(seed).estimate_detailed(x).with_context(|| format!("{}: flow", case.name))?;
             let seconds = t.elapsed().as_secs_f64();
             let r = &id.readoff;
-            writeln!(
-                runs_csv,
+            journal.record(&format!(
                 "{},{},{known},{n},{d},flow,{seed},{},{},{},{},{},{seconds}",
                 case.name,
                 case.group,
@@ -237,8 +259,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
                 r.interval.1,
                 u8::from(r.clear_gap),
                 r.gap_ratio
-            )?;
-            runs_csv.flush()?;
+            ))?;
             if crate::progress::enabled(ctx.verbosity) {
                 eprintln!("{}: seed {seed}: {} ({seconds:.1} s)", case.name, id.verdict());
             }
@@ -258,6 +279,20 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     report(ctx, &base, &results, notes)
 }
 
+/// What every row of `runs.csv` depends on besides its case and seed: the flow estimator's
+/// setting (its member's whole configuration), the warped data sets, MLE's k, the MNIST size.
+fn settings(base: &EnsembleFlowEstimator) -> serde_json::Value {
+    json!({
+        "flow": {
+            "members": base.members, "steps": base.member.train.steps, "spread": base.member.spread.spread,
+            "max_dim": base.max_dim, "clear_gap_ratio": base.clear_gap_ratio, "layers": base.member.n_layers,
+            "member": base.member,
+        },
+        "warped": {"n": WARP_N, "noise": WARP_NOISE, "data_seed": DATA_SEED, "k": WARP_KS, "d": WARP_DS},
+        "mle_k": 20, "mnist_n": MNIST_N,
+    })
+}
+
 /// The table, the targets and the outputs.
 fn report(
     ctx: &RunContext,
@@ -265,14 +300,8 @@ fn report(
     results: &[CaseResult],
     notes: Vec<String>,
 ) -> anyhow::Result<Report> {
-    let config = json!({
-        "flow": {
-            "members": base.members, "steps": base.member.train.steps, "spread": base.member.spread.spread,
-            "max_dim": base.max_dim, "clear_gap_ratio": base.clear_gap_ratio, "layers": base.member.n_layers,
-        },
-        "seeds": ctx.seeds(), "warped": {"n": WARP_N, "noise": WARP_NOISE, "data_seed": DATA_SEED, "k": WARP_KS, "d": WARP_DS},
-        "mle_k": 20, "mnist_n": MNIST_N,
-    });
+    let mut config = settings(base);
+    config["seeds"] = json!(ctx.seeds());
     let mut report =
         Report::new("id-compare", "The flow estimator against MLE and TwoNN (issue 21, issue 15 item 7)", config);
     let cols = [
@@ -398,16 +427,12 @@ fn report(
     // Point 5: time (measured on a shared machine; see the machine section).
     for r in results.iter().filter(|r| matches!(r.group, "digits" | "class" | "half")) {
         if r.group == "digits" {
-            report.push(
-                Target::at_most("point 5: digits, slowest flow estimate (s)", r.max_seconds(), 60.0)
-                    .with_note("timing: shared machine"),
-            );
+            report.push(Target::at_most("point 5: digits, slowest flow estimate (s)", r.max_seconds(), 60.0).speed());
         }
     }
     if let Some(m) = results.iter().find(|r| r.group == "mnist") {
         report.push(
-            Target::at_most("point 5: first 10,000 MNIST images, flow estimate (s)", m.max_seconds(), 600.0)
-                .with_note("timing: shared machine"),
+            Target::at_most("point 5: first 10,000 MNIST images, flow estimate (s)", m.max_seconds(), 600.0).speed(),
         );
     }
     let mut machine = Section::new("Machine", &["CPU", "load at the end (1, 5, 15 min)"]);
@@ -415,7 +440,7 @@ fn report(
     report.sections.push(machine);
     manifold_prior::flow_core::io::write_atomic(&ctx.out("table.csv"), csv.as_bytes())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    report.outputs = vec!["runs.csv".into(), "table.csv".into()];
+    report.outputs = vec![journal::RUNS_FILE.into(), journal::SETTINGS_FILE.into(), "table.csv".into()];
     Ok(report)
 }
 

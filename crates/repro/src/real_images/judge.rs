@@ -410,7 +410,7 @@ pub(crate) fn write_csvs(dir: &Path, m: &Measurements) -> anyhow::Result<Vec<Str
         [("sample_quality.csv", q), ("representation.csv", r), ("training.csv", t), ("intrinsic_dimension.csv", id)];
     let mut out = Vec::new();
     for (name, text) in files {
-        std::fs::write(dir.join(name), text)?;
+        crate::atomic::write_bytes(&dir.join(name), text.as_bytes())?;
         out.push(name.to_owned());
     }
     let rows: Vec<Vec<f64>> = m

@@ -172,25 +172,14 @@ impl Protocol {
     /// a 784 -> 256 -> 128 -> 10 classifier, the classical estimators on the first 10,000
     /// training images.
     pub fn mnist() -> Self {
+        let digits = Self::digits();
         Self {
             steps: 4_000,
             batch_size: 64,
-            couplings: 8,
-            hidden: vec![128, 128],
             n_samples: 10_000,
             id_rows: 10_000,
-            classifier: ClassifierConfig {
-                hidden: vec![256, 128],
-                steps: 4_000,
-                batch_size: 128,
-                lr: 1e-3,
-                weight_decay: 1e-4,
-                seed: 0,
-            },
-            probe: ProbeConfig::default(),
-            ks: vec![8, 16, 32],
-            validation_fraction: 0.1,
-            quick: false,
+            classifier: ClassifierConfig { hidden: vec![256, 128], steps: 4_000, ..digits.classifier.clone() },
+            ..digits
         }
     }
 

@@ -65,15 +65,9 @@ fn mnist_without_data_says_where_to_get_it_and_leaves_no_folder() -> anyhow::Res
     let err = mnist_dir(Some(&missing)).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("does not exist"), "{err}");
     let ctx = crate::RunContext {
-        name: "mnist",
-        seed: 0,
-        n_seeds: 1,
         steps: Some(2),
-        out_dir: dir.path().join("out"),
-        verbosity: crate::Verbosity::Quiet,
-        spread_noise: None,
         data: Some(missing),
-        checkpointing: Default::default(),
+        ..crate::RunContext::new("mnist", dir.path().join("out"))
     };
     let info = crate::find("mnist").ok_or_else(|| anyhow::anyhow!("mnist is registered"))?;
     assert!(crate::run_experiment(info, &ctx).is_err());
@@ -84,17 +78,7 @@ fn mnist_without_data_says_where_to_get_it_and_leaves_no_folder() -> anyhow::Res
 #[test]
 fn digits_quick_runs_end_to_end_at_smoke_size() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let ctx = crate::RunContext {
-        name: "digits",
-        seed: 0,
-        n_seeds: 1,
-        steps: Some(30),
-        out_dir: dir.path().to_owned(),
-        verbosity: crate::Verbosity::Quiet,
-        spread_noise: None,
-        data: None,
-        checkpointing: Default::default(),
-    };
+    let ctx = crate::RunContext { steps: Some(30), ..crate::RunContext::new("digits", dir.path().to_owned()) };
     let mut protocol = Protocol::digits_quick();
     protocol.classifier.steps = 300;
     protocol.n_samples = 200;

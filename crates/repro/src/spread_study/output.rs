@@ -10,7 +10,7 @@ use super::grid::{Conditioner, Grid, GridSize, StudyManifold, placement_name};
 use super::plot;
 use super::rules::{Cell, Kind, Rule, SWEEP_MAX_SLOPE, Spectrum, all_rules, estimate, pooled};
 use super::run::{ON_MANIFOLD, RunResult};
-use crate::report::{Report, Section, Target};
+use crate::report::{Report, Section, Status, Target};
 
 /// Widest ambient dimension of the study (columns reserved per spectrum in `runs.csv`).
 const MAX_DIM: usize = 10;
@@ -24,10 +24,7 @@ fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) -> anyhow::Re
         text.push_str(&row.join(","));
         text.push('\n');
     }
-    let tmp = path.with_extension("csv.partial");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::atomic::write_bytes(path, text.as_bytes())
 }
 
 fn num(x: f64) -> String {
@@ -243,7 +240,8 @@ pub fn build_report(grid: &Grid, results: &[RunResult], cells: &[Cell]) -> Repor
     };
     let mut report = Report::new("spread-study", title, config);
 
-    // The method's fig1 target: noise-relative on the data right in >= 4 of 5 seeds at 10k.
+    // The method's fig1 target: noise-relative on the data right in at least 80% of the seeds
+    // (ceil(0.8 n), 4 of 5) at 10k; fewer than 5 seeds cannot judge it.
     let fig1 = cells.iter().find(|c| {
         c.rule == Rule { kind: Kind::NoiseRelative, spectrum: Spectrum::Data }
             && c.setting.manifold == StudyManifold::Sine
@@ -252,15 +250,21 @@ pub fn build_report(grid: &Grid, results: &[RunResult], cells: &[Cell]) -> Repor
             && c.setting.s == 0.01
             && c.step == 10_000
     });
-    let name = "sine, latent, paper conditioner, s = 0.01, 10k steps: noise-relative on g(x) = 1 (of 5 seeds)";
+    let name = "sine, latent, paper conditioner, s = 0.01, 10k steps: noise-relative on g(x) = 1 (80% of seeds)";
     report.push(match fig1 {
-        Some(c) if c.total + c.missing >= 5 => {
-            Target::at_least(name, c.correct as f64, 4.0).with_note("method.md section 3 (4 couplings there, 6 here)")
-        }
         Some(c) => {
-            Target::not_applicable(name, format!("{}/{}", c.correct, c.total + c.missing), ">= 4", "fewer than 5 seeds")
+            let n = c.total + c.missing;
+            let needed = (4 * n).div_ceil(5);
+            Target::new(
+                name,
+                format!("{} of {n}", c.correct),
+                format!(">= {needed} of {n}"),
+                Status::from_ok(n > 0 && c.correct >= needed),
+            )
+            .with_note("method.md section 3 (4 couplings there, 6 here)")
+            .applicable_if(n >= 5, "fewer than 5 seeds")
         }
-        None => Target::not_applicable(name, "-", ">= 4", "the grid has no such setting at 10k steps"),
+        None => Target::not_applicable(name, "-", ">= 80% of seeds", "the grid has no such setting at 10k steps"),
     });
 
     // Headline: every rule, last checkpoint, by manifold and placement.

@@ -106,17 +106,7 @@ fn quick_is_registered_and_the_runner_writes_the_report() -> anyhow::Result<()> 
     assert_eq!(quick.name, "spread-study");
     // Run the registered entry point on a tiny budget: 1 seed, 12 steps of the quick grid.
     let dir = tempfile::tempdir()?;
-    let ctx = crate::RunContext {
-        name: "spread-study",
-        seed: 0,
-        n_seeds: 1,
-        steps: Some(12),
-        out_dir: dir.path().to_owned(),
-        verbosity: crate::Verbosity::Quiet,
-        spread_noise: None,
-        checkpointing: Default::default(),
-        data: None,
-    };
+    let ctx = crate::RunContext { steps: Some(12), ..crate::RunContext::new("spread-study", dir.path().to_owned()) };
     let report = crate::run_experiment(quick, &ctx)?;
     assert_eq!(report.seeds, vec![0]);
     assert!(dir.path().join("report.md").is_file() && dir.path().join("heatmap.png").is_file());
