@@ -13,7 +13,8 @@ commit and the date.
 `--profile` adds the per-phase table of the image steps (the output of
 `cargo run --release -p mflow-benches --example step_profile`). Each results file (one
 window of alternating rounds) gets its own table: ratios pair runs of one window only. With
-`--write FILE` the tables replace the block between the two `peers-table` markers in FILE; otherwise they are
+`--write FILE` the tables replace the block between the two `peers-table` markers in FILE
+(with `--check` as well, nothing is written and a differing block fails); otherwise they are
 printed.
 """
 import argparse
@@ -148,6 +149,8 @@ def main():
     ap.add_argument("results", nargs="+", help="results files of compare.py")
     ap.add_argument("--profile", help="output of the step_profile example (TSV)")
     ap.add_argument("--write", help="replace the generated block of this Markdown file")
+    ap.add_argument("--check", action="store_true",
+                    help="with --write: change nothing, fail when the file's block differs")
     args = ap.parse_args()
     lines = []
     for k, path in enumerate(args.results):
@@ -173,6 +176,13 @@ def main():
         return 1
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
+    if args.check:
+        if head + block + tail != text:
+            print(f"{doc}: the peers table differs from what table.py generates from {args.results}",
+                  file=sys.stderr)
+            return 1
+        print(f"{doc}: peers table up to date")
+        return 0
     doc.write_text(head + block + tail)
     print(f"wrote the tables into {doc}")
     return 0
