@@ -11,8 +11,10 @@ with the range of the per-round ratios, the issue-19 goal and whether each ratio
 meets it, the load (1-minute average, before each run) over the runs, the CPU model, the
 commit and the date.
 `--profile` adds the per-phase table of the image steps (the output of
-`cargo run --release -p mflow-benches --example step_profile`). With `--write FILE` the
-tables replace the block between the two `peers-table` markers in FILE; otherwise they are
+`cargo run --release -p mflow-benches --example step_profile`). Each results file (one
+window of alternating rounds) gets its own table: ratios pair runs of one window only. With
+`--write FILE` the tables replace the block between the two `peers-table` markers in FILE
+(with `--check` as well, nothing is written and a differing block fails); otherwise they are
 printed.
 """
 import argparse
@@ -147,8 +149,15 @@ def main():
     ap.add_argument("results", nargs="+", help="results files of compare.py")
     ap.add_argument("--profile", help="output of the step_profile example (TSV)")
     ap.add_argument("--write", help="replace the generated block of this Markdown file")
+    ap.add_argument("--check", action="store_true",
+                    help="with --write: change nothing, fail when the file's block differs")
     args = ap.parse_args()
-    lines = comparison(read_rows(args.results))
+    lines = []
+    for k, path in enumerate(args.results):
+        if k > 0:
+            lines.append("")
+        lines += [f"Window {k + 1} (`benches/peers/results/{pathlib.Path(path).name}`):", ""]
+        lines += comparison(read_rows([path]))
     lines.append("")
     lines.append("Results: " + ", ".join(f"`benches/peers/results/{pathlib.Path(p).name}`" for p in args.results)
                  + " (raw output in the `.log` beside each).")
@@ -167,6 +176,13 @@ def main():
         return 1
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
+    if args.check:
+        if head + block + tail != text:
+            print(f"{doc}: the peers table differs from what table.py generates from {args.results}",
+                  file=sys.stderr)
+            return 1
+        print(f"{doc}: peers table up to date")
+        return 0
     doc.write_text(head + block + tail)
     print(f"wrote the tables into {doc}")
     return 0
