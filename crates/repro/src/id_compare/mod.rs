@@ -13,7 +13,7 @@
 //!
 //! For every case MLE (k = 20) and TwoNN run once (they are deterministic) and the flow once per
 //! seed `0..--seeds`. Every run is appended to `runs.csv` as it finishes (a partial run keeps
-//! what it measured, and `--resume` continues it: see [`journal`]); `table.csv`, `report.json`
+//! what it measured, and `--resume` continues it: see `id_compare/journal.rs`); `table.csv`, `report.json`
 //! and `report.md` follow at the end.
 
 mod journal;
