@@ -54,7 +54,7 @@ enum Command {
     /// the digits that is the usual case, and the interval is the honest answer. The
     /// comparison with mle and twonn is `cargo xtask reproduce id-compare` (warped
     /// K-manifolds in 64 and 784 dimensions, digits, MNIST; committed results in
-    /// docs/results/id-compare, 3 seeds): on the warped manifolds it read K exactly in every
+    /// docs/results/id-compare, 10 seeds): on the warped manifolds it read K exactly in every
     /// seed run, where mle and twonn were off; on digits and MNIST it found no clear gap in
     /// any run. It can be wrong on closed
     /// manifolds (circles, spheres, tori) and with
