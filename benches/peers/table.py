@@ -10,7 +10,8 @@ references time theirs), their ratios (reference / project: above 1 the project 
 with the range of the per-round ratios, the issue-19 goal and whether each ratio of medians
 meets it, the load (1-minute average, before each run) over the runs, the CPU model, the
 commit and the date.
-`--profile` adds the per-phase table of the image steps (the output of
+`--check-doc FILE` re-generates the block of FILE from the files it names and fails if it
+differs (CI runs it on docs/performance.md). `--profile` adds the per-phase table of the image steps (the output of
 `cargo run --release -p mflow-benches --example step_profile`). Each results file (one
 window of alternating rounds) gets its own table: ratios pair runs of one window only. With
 `--write FILE` the tables replace the block between the two `peers-table` markers in FILE
@@ -144,14 +145,41 @@ def profile(path):
     return out
 
 
+def inputs_named_in(doc):
+    """The results files and the profile a generated block was made from, read off its
+    "Results:" and "Profile:" lines (paths relative to the repository root)."""
+    text = doc.read_text()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{doc}: no '{BEGIN}' ... '{END}' block to check")
+    block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    results, profile = [], None
+    for line in block.splitlines():
+        if line.startswith("Results: "):
+            results = [p for p in line.split("`")[1::2] if p.endswith(".tsv")]
+        elif line.startswith("Profile: "):
+            profile = line.split("`")[1]
+    if not results:
+        sys.exit(f"{doc}: the generated block names no results files")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    return [str(root / p) for p in results], profile and str(root / profile)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("results", nargs="+", help="results files of compare.py")
+    ap.add_argument("results", nargs="*", help="results files of compare.py")
     ap.add_argument("--profile", help="output of the step_profile example (TSV)")
     ap.add_argument("--write", help="replace the generated block of this Markdown file")
     ap.add_argument("--check", action="store_true",
                     help="with --write: change nothing, fail when the file's block differs")
+    ap.add_argument("--check-doc", metavar="FILE",
+                    help="check FILE's generated block against the results and profile files it "
+                         "names (what CI runs; no other arguments needed)")
     args = ap.parse_args()
+    if args.check_doc:
+        args.results, args.profile = inputs_named_in(pathlib.Path(args.check_doc))
+        args.write, args.check = args.check_doc, True
+    if not args.results:
+        ap.error("give at least one results file (or --check-doc FILE)")
     lines = []
     for k, path in enumerate(args.results):
         if k > 0:
