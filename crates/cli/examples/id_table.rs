@@ -46,6 +46,39 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Where the numbers were measured: the commit (with `+changes` when tracked files other than
+/// the generated page differ from it) and the CPU model, so the page can be traced to a build.
+fn provenance(root: &std::path::Path) -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = match git(&["rev-parse", "--short=7", "HEAD"]) {
+        Some(c) => {
+            let changed = git(&["status", "--porcelain", "--untracked-files=no"])
+                .map(|s| s.lines().any(|l| !l.ends_with("docs/intrinsic-dim.md")))
+                .unwrap_or(false);
+            format!("`{c}{}`", if changed { "+changes" } else { "" })
+        }
+        None => "unknown (not a git checkout)".to_owned(),
+    };
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    format!("Measured at commit {commit} on {cpu} ({} rayon threads).", rayon_threads())
+}
+
 /// The estimators of the table, with their column names.
 fn estimators() -> Vec<(&'static str, Box<dyn Estimator>)> {
     vec![
@@ -188,6 +221,7 @@ fn main() -> anyhow::Result<()> {
 
     let mut out = String::new();
     out.push_str(HEADER);
+    writeln!(out, "\n{}", provenance(&root))?;
     writeln!(out, "\n## Benchmark manifolds\n")?;
     writeln!(
         out,
