@@ -3,7 +3,6 @@
 
 use autodiff_lite::{ParamId, ParamStore, Tape, Var};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
 use autodiff_lite::Activation;
 
@@ -11,7 +10,8 @@ use crate::mlp::{LastLayerInit, Mlp, MlpConfig};
 use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// Which half of the coordinates conditions the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Parity {
     /// The first half (`D / 2` coordinates, rounded down) conditions the second.
     Even,
@@ -27,7 +27,8 @@ impl Parity {
 }
 
 /// How a coupling splits the coordinates into a conditioning and a transformed part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Split {
     /// First and second half of the coordinates (for odd `D` the halves differ by one:
     /// the first has `D / 2`, rounded down).
@@ -37,7 +38,8 @@ pub enum Split {
 }
 
 /// The treatment of the affine log-scale `s` produced by the conditioner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LogScale {
     /// `s` as the network returns it.
     Raw,
@@ -58,7 +60,8 @@ impl LogScale {
 }
 
 /// The elementwise transform of a coupling's second part given the first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CouplingTransform {
     /// `z2 = x2 + t(x1)` (NICE): volume-preserving.
     Additive,
@@ -67,7 +70,8 @@ pub enum CouplingTransform {
 }
 
 /// Everything that defines a coupling layer's architecture.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CouplingConfig {
     /// The number of coordinates `D` (at least 2).
     pub dim: usize,

@@ -2,12 +2,12 @@
 
 use autodiff_lite::{GradMode, ParamId, ParamStore, Tape, Var};
 use faer::{Col, Mat, MatRef};
-use serde::{Deserialize, Serialize};
 
 use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet};
 
 /// The architecture of a whole flow: its dimension and its layers in data-to-latent order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FlowSpec {
     /// The dimension `D`.
     pub dim: usize,

@@ -11,12 +11,12 @@ use autodiff_lite::{Conv2dShape, ParamError, ParamId, ParamStore, Tape, Var};
 use faer::Mat;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
-use serde::{Deserialize, Serialize};
 
 use crate::{Bijector, FlowError, Layer, LayerSpec, LogDet, Permutation};
 
 /// The shape `channels x height x width` of the images a layer sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ImageShape {
     /// Channels `C`.
     pub channels: usize,
@@ -111,7 +111,8 @@ pub fn random_channel_permutation<R: Rng + ?Sized>(shape: ImageShape, rng: &mut 
 }
 
 /// The architecture of a [`ConvCoupling`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ConvCouplingConfig {
     /// The image shape (an even number of channels, at least 2).
     pub shape: ImageShape,

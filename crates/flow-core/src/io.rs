@@ -1,5 +1,6 @@
 //! Saving and loading: parameters as safetensors files (`f64`, readable from Python), flow
-//! architectures as JSON, and a trained flow as a directory holding both.
+//! architectures as JSON, and a trained flow as a directory holding both. Needs the `io`
+//! feature (on by default).
 //!
 //! A saved flow is a directory with two files:
 //!

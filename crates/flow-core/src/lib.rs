@@ -14,8 +14,9 @@
 //! Layers: [`Coupling`] (additive and affine), [`Permutation`], [`ActNorm`], [`LuLinear`], and
 //! for images (rows, channel-major) [`ConvCoupling`], [`image::squeeze_2x2`] and
 //! [`image::channel_permutation`];
-//! [`Flow`] chains them. A trained flow is saved as a JSON architecture ([`FlowSpec`]) next to
-//! a safetensors weights file readable from Python ([`io::save_flow`], [`io::load_flow`]).
+//! [`Flow`] chains them. With the `io` feature (on by default) a trained flow is saved as a
+//! JSON architecture ([`FlowSpec`]) next to a safetensors weights file readable from Python
+//! (`io::save_flow`, `io::load_flow`); see "Feature flags" above.
 //!
 //! ```
 //! use flow_core::{Activation, Bijector, Coupling, CouplingConfig, CouplingTransform, Flow, Parity, Permutation};
@@ -42,6 +43,7 @@ mod actnorm;
 mod coupling;
 mod flow;
 pub mod image;
+#[cfg(feature = "io")]
 pub mod io;
 mod lu_linear;
 mod mlp;
@@ -53,7 +55,6 @@ mod tests;
 
 use autodiff_lite::{ParamId, ParamStore, Tape, Var};
 use faer::MatRef;
-use serde::{Deserialize, Serialize};
 
 pub use actnorm::ActNorm;
 /// The autodiff tape, parameter store and optimisers every layer records on and trains with,
@@ -131,13 +132,15 @@ pub trait Bijector: std::fmt::Debug + Send + Sync {
 /// A bijector that a [`Flow`] can hold and save: it describes itself as a [`LayerSpec`],
 /// from which [`LayerSpec::attach`] rebuilds it on saved parameters.
 pub trait Layer: Bijector {
-    /// The serialisable description of the layer.
+    /// The description of the layer (serialisable with the `serde` feature).
     fn spec(&self) -> LayerSpec;
 }
 
-/// The architecture of one layer, as saved next to the weights.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// The architecture of one layer, as saved next to the weights (`Serialize`/`Deserialize`
+/// with the `serde` feature, internally tagged by `"type"`).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
 pub enum LayerSpec {
     /// A [`Coupling`] whose parameters are named `<prefix>.t.*` and `<prefix>.s.*`.
     Coupling {
@@ -206,7 +209,12 @@ impl LayerSpec {
 }
 
 /// Errors from building, loading or saving flows.
+///
+/// Non-exhaustive because `FlowError::Json` exists only with the `io` feature: cargo turns a
+/// feature on for the whole build when any crate asks for it, so an exhaustive `match` written
+/// without `io` would break as soon as another dependency enabled it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FlowError {
     /// An invalid architecture (dimensions, masks, permutations).
     #[error("invalid flow configuration: {0}")]
@@ -233,7 +241,8 @@ pub enum FlowError {
         /// The architecture file.
         spec: std::path::PathBuf,
     },
-    /// A JSON file is not valid JSON or does not have the expected shape.
+    /// A JSON file is not valid JSON or does not have the expected shape (`io` feature).
+    #[cfg(feature = "io")]
     #[error("{path}: {source}")]
     Json {
         /// The file.

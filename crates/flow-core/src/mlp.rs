@@ -3,10 +3,10 @@
 use autodiff_lite::{Activation, ParamError, ParamId, ParamStore, Tape, Var};
 use faer::Mat;
 use rand::{Rng, RngExt};
-use serde::{Deserialize, Serialize};
 
 /// How the last layer of an [`Mlp`] starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LastLayerInit {
     /// PyTorch's default uniform fan-in initialisation, like every other layer.
     #[default]
@@ -17,7 +17,8 @@ pub enum LastLayerInit {
 
 /// The shape of an [`Mlp`]: layer widths from input to output, the activation, and the
 /// initialisation of the last layer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MlpConfig {
     /// Widths `[in, hidden..., out]` (at least two entries).
     pub widths: Vec<usize>,

@@ -150,6 +150,7 @@ fn conv_coupling_parameter_gradients_match_finite_differences() {
     }
 }
 
+#[cfg(feature = "io")]
 #[test]
 fn image_flow_saves_and_loads() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
