@@ -117,14 +117,28 @@ impl Tape {
         self.grad_live[loss.index()] = true;
 
         let Tape {
-            ops, values, grads, grad_live, aux, perms, scratch, layer_scratch, needs, profile, workspaces, ..
+            ops,
+            values,
+            grads,
+            grad_live,
+            aux,
+            perms,
+            scratch,
+            layer_scratch,
+            needs,
+            profile,
+            workspaces,
+            n_workspaces,
+            ..
         } = self;
         let (ops, values, aux, perms, needs) = (&ops[..], &values[..], &aux[..], &perms[..], &needs[..]);
         let mut workspaces: Vec<Option<&mut Workspace>> = workspaces.iter_mut().map(Some).collect();
         let results = Mutex::new(Vec::new());
         let busy = Mutex::new(Duration::ZERO);
         let mut loop_end = None;
-        let spawns_work = ops[..n].iter().any(|op| op.spawns_work(ops, needs, values));
+        // Only a node that reserved a workspace hands out work (see `Family::spawns_work`): a
+        // graph without one skips the scan over every node.
+        let spawns_work = *n_workspaces > 0 && ops[..n].iter().any(|op| op.spawns_work(ops, needs, values));
         let mut reverse = || {
             crate::par::in_place_scope(|scope| {
                 let concurrent = Concurrent { scope, results: &results, busy: &busy, next: Cell::new(0) };
@@ -144,18 +158,24 @@ impl Tape {
                     let (earlier, rest) = grads.split_at_mut(i);
                     let g = &rest[0];
                     let out = &values[i];
-                    let mut r = Reverse {
-                        values,
-                        aux,
-                        ops,
-                        needs,
-                        perms,
-                        grads: Grads { bufs: earlier, live: &mut grad_live[..] },
-                        scratch: &mut *scratch,
-                        layer_scratch: &mut *layer_scratch,
-                        workspaces: &mut workspaces,
-                        concurrent: &concurrent,
-                    };
+                    // The context of the node's reverse function, built in the arm that calls
+                    // it (leaves and parameters need none; an inlined family's needs no copy).
+                    macro_rules! ctx {
+                        () => {
+                            &mut Reverse {
+                                values,
+                                aux,
+                                ops,
+                                needs,
+                                perms,
+                                grads: Grads { bufs: earlier, live: &mut grad_live[..] },
+                                scratch: &mut *scratch,
+                                layer_scratch: &mut *layer_scratch,
+                                workspaces: &mut workspaces,
+                                concurrent: &concurrent,
+                            }
+                        };
+                    }
                     match ops[i] {
                         Op::Leaf | Op::Detached => {}
                         Op::Param(id) => {
@@ -164,13 +184,13 @@ impl Tape {
                                 add_slice(target.col_as_slice_mut(j), g.col(j));
                             }
                         }
-                        Op::Elementwise(op) => op.reverse(g, out, &mut r),
-                        Op::Product(op) => op.reverse(g, out, &mut r),
-                        Op::Reduction(op) => op.reverse(g, &mut r),
-                        Op::Layout(op) => op.reverse(g, &mut r),
-                        Op::Linalg(op) => op.reverse(g, out, &mut r),
-                        Op::Gaussian(op) => op.reverse(g, &mut r),
-                        Op::Conv(op) => op.reverse(g, &mut r),
+                        Op::Elementwise(op) => op.reverse(g, out, ctx!()),
+                        Op::Product(op) => op.reverse(g, out, ctx!()),
+                        Op::Reduction(op) => op.reverse(g, ctx!()),
+                        Op::Layout(op) => op.reverse(g, ctx!()),
+                        Op::Linalg(op) => op.reverse(g, out, ctx!()),
+                        Op::Gaussian(op) => op.reverse(g, ctx!()),
+                        Op::Conv(op) => op.reverse(g, ctx!()),
                     }
                 }
                 if let (Some(profile), Some((start, name))) = (profile.as_mut(), clock) {

@@ -47,7 +47,9 @@ pub(crate) trait Family {
     /// The kind of op, as reported by [`crate::OpTimes`].
     fn name(&self) -> &'static str;
     /// Whether the node's reverse pass will hand work to another rayon task (see
-    /// `Concurrent` in `backward.rs`); the reverse pass then runs inside the pool.
+    /// `Concurrent` in `backward.rs`); the reverse pass then runs inside the pool. Only a node
+    /// that reserved a [`crate::tape::Workspace`] while recording may return true: the reverse
+    /// pass asks only when the tape holds one.
     fn spawns_work(&self, _ops: &[Op], _needs: &[bool], _values: &[Buf]) -> bool {
         false
     }
