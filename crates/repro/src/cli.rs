@@ -44,9 +44,11 @@ pub struct RunArgs {
     pub seed: u64,
 
     /// Number of seeds for the multi-seed targets: seeds SEED..SEED+N-1 (with the default
-    /// --seed 0, seeds 0..N-1). At most 1000: each seed trains a model.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
-    pub seeds: u64,
+    /// --seed 0, seeds 0..N-1). Default: the experiment's protocol (fig1 5, spread-study 5,
+    /// id-compare 5, digits 3, mnist 1; --list shows each). At most 1000: each seed trains a
+    /// model.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    pub seeds: Option<u64>,
 
     /// Training steps (default: the paper preset). Targets a shortened run cannot reach are
     /// reported as n/a.
@@ -205,7 +207,7 @@ impl RunArgs {
         RunContext {
             name: info.name,
             seed: self.seed,
-            n_seeds: usize::try_from(self.seeds).unwrap_or(usize::MAX),
+            n_seeds: self.seeds.map_or(info.default_seeds, |n| usize::try_from(n).unwrap_or(usize::MAX)),
             steps: self.steps.map(|s| usize::try_from(s).unwrap_or(usize::MAX)),
             out_dir,
             verbosity: self.verbosity(),
@@ -234,27 +236,30 @@ pub enum Several {
     No,
 }
 
-/// The `--list` table: name, status, typical time and what each experiment reproduces.
+/// The `--list` table: name, status, default seed count, typical time and what each
+/// experiment reproduces.
 pub fn list_table() -> String {
-    // Every row: (name, implemented, typical time, summary) of the base experiment, then of
-    // its --quick and its other --spread-noise variants.
-    let row = |name: String, e: &ExperimentInfo| (name, e.is_implemented(), e.typical_time, e.summary);
+    // Every row: (name, implemented, default seeds, typical time, summary) of the base
+    // experiment, then of its --quick and its other --spread-noise variants.
+    let row = |name: String, e: &ExperimentInfo| (name, e.is_implemented(), e.default_seeds, e.typical_time, e.summary);
     let rows = |e: &'static ExperimentInfo| {
         std::iter::once(row(e.name.to_string(), e)).chain(e.quick.map(|q| row(format!("{} --quick", e.name), q))).chain(
             e.spread_noises.iter().skip(1).map(move |v| {
                 let name = format!("{} --spread-noise {}", e.name, v.spread_noise.name());
-                (name, e.is_implemented(), v.typical_time, v.summary)
+                (name, e.is_implemented(), e.default_seeds, v.typical_time, v.summary)
             }),
         )
     };
     let name_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.0.len()).max().unwrap_or(4).max(10);
-    let time_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.2.len()).max().unwrap_or(4).max(12);
-    let mut out = format!("{:<name_w$}  {:<15}  {:<time_w$}  reproduces\n", "experiment", "status", "typical time");
-    for (name, implemented, time, summary) in crate::EXPERIMENTS.iter().flat_map(rows) {
+    let time_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.3.len()).max().unwrap_or(4).max(12);
+    let mut out =
+        format!("{:<name_w$}  {:<15}  {:>5}  {:<time_w$}  reproduces\n", "experiment", "status", "seeds", "typical time");
+    for (name, implemented, seeds, time, summary) in crate::EXPERIMENTS.iter().flat_map(rows) {
         let status = if implemented { "implemented" } else { "not implemented" };
-        out.push_str(&format!("{name:<name_w$}  {status:<15}  {time:<time_w$}  {summary}\n"));
+        out.push_str(&format!("{name:<name_w$}  {status:<15}  {seeds:>5}  {time:<time_w$}  {summary}\n"));
     }
-    out.push_str("\nrun one with `cargo xtask reproduce <experiment> [flags]` (see --help)\n");
+    out.push_str("\nseeds: the default --seeds (the experiment's protocol)\n");
+    out.push_str("run one with `cargo xtask reproduce <experiment> [flags]` (see --help)\n");
     out
 }
 
@@ -276,7 +281,7 @@ mod tests {
     fn defaults_and_flags() -> anyhow::Result<()> {
         let cli = parse(&["fig1"])?;
         assert_eq!(cli.run.seed, 0);
-        assert_eq!(cli.run.seeds, 5);
+        assert_eq!(cli.run.seeds, None);
         assert_eq!(cli.run.steps, None);
         assert!(!cli.run.quiet && !cli.run.strict);
         let info = crate::find("fig1").ok_or_else(|| anyhow::anyhow!("fig1 missing"))?;
@@ -294,6 +299,25 @@ mod tests {
         assert_eq!(ctx.seeds(), vec![3, 4], "the multi-seed range starts at --seed");
         assert_eq!(ctx.verbosity, Verbosity::Quiet);
         assert_eq!(cli.run.policy(), TargetPolicy::Strict);
+        Ok(())
+    }
+
+    /// Without --seeds each experiment runs its protocol's count: fig1's targets are stated
+    /// over 5 seeds, digits' over 3, and the MNIST run is one seed (issue 18).
+    #[test]
+    fn each_experiment_has_its_own_default_seed_count() -> anyhow::Result<()> {
+        for (args, expected) in [
+            (&["fig1"][..], 5),
+            (&["digits"][..], 3),
+            (&["mnist"][..], 1),
+            (&["mnist", "--quick"][..], 1),
+            (&["spread-study", "--quick"][..], 3),
+            (&["mnist", "--seeds", "3"][..], 3),
+        ] {
+            let cli = parse(args)?;
+            let Some(Selection::One(info)) = cli.selection()? else { anyhow::bail!("{args:?} selects one experiment") };
+            assert_eq!(cli.run.context(info, Several::No).n_seeds, expected, "{args:?}");
+        }
         Ok(())
     }
 

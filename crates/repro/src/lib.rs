@@ -119,6 +119,9 @@ pub struct ExperimentInfo {
     /// Whether the experiment takes `--checkpoint-every` and `--resume` (its training jobs
     /// checkpoint through [`checkpoint`]).
     pub resumable: bool,
+    /// Seeds of the multi-seed parts when `--seeds` is not given (the protocol's count: fig1's
+    /// targets are stated over 5 seeds, the digits protocol over 3, the MNIST run is 1 seed).
+    pub default_seeds: usize,
 }
 
 /// One spread noise an experiment can run with: what the run then reproduces and how long it
@@ -150,6 +153,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         quick: None,
         spread_noises: &[],
         resumable: true,
+        default_seeds: 5,
     },
     ExperimentInfo {
         name: "fading-squares",
@@ -177,6 +181,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             },
         ],
         resumable: true,
+        default_seeds: 1,
     },
     ExperimentInfo {
         name: "spread-study",
@@ -188,6 +193,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         spread_noises: &[],
         // 400 runs of about 13 CPU-s each: a checkpoint inside a run would save seconds.
         resumable: false,
+        default_seeds: 5,
     },
     ExperimentInfo {
         name: "id-compare",
@@ -198,9 +204,11 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         spread_noises: &[],
         // Every finished estimate is journalled in runs.csv; --resume continues from there.
         resumable: true,
+        default_seeds: 5,
     },
     ExperimentInfo {
         resumable: false,
+        default_seeds: 3,
         name: "digits",
         summary: "real 8x8 digits: standard vs spread flow on sample quality, representation and intrinsic \
                   dimension (the paper's three claims); --quick for 600 steps and one seed",
@@ -211,6 +219,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
     },
     ExperimentInfo {
         resumable: false,
+        default_seeds: 1,
         name: "mnist",
         summary: "MNIST or Fashion-MNIST (--data DIR or MFLOW_MNIST): the paper's three claims on 28x28 images; \
                   --quick for a 10k/2k subset and 300 steps",
@@ -224,6 +233,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
 /// `digits --quick`: 600 steps, one seed (see [`real_images::Protocol::digits_quick`]).
 pub const DIGITS_QUICK: ExperimentInfo = ExperimentInfo {
     resumable: false,
+    default_seeds: 1,
     name: "digits",
     summary: "digits, reduced (--quick): 600 steps, one seed",
     typical_time: "~ 1.5 min (measured 82 s at load ~19)",
@@ -236,6 +246,7 @@ pub const DIGITS_QUICK: ExperimentInfo = ExperimentInfo {
 /// [`real_images::Protocol::mnist_quick`]).
 pub const MNIST_QUICK: ExperimentInfo = ExperimentInfo {
     resumable: false,
+    default_seeds: 1,
     name: "mnist",
     summary: "mnist, reduced (--quick): 10k train / 2k test images, 300 steps, one seed",
     typical_time: "~ 22 min at load ~19 (measured 1,310 s; over the 5-minute budget)",
@@ -256,6 +267,7 @@ pub const SPREAD_STUDY_QUICK: ExperimentInfo = ExperimentInfo {
     quick: None,
     spread_noises: &[],
     resumable: false,
+    default_seeds: 3,
 };
 
 /// Look up an experiment by its command-line name.
@@ -342,6 +354,7 @@ mod tests {
             quick: None,
             spread_noises: &[],
             resumable: false,
+            default_seeds: 5,
         };
         let ctx = RunContext { n_seeds: 5, ..RunContext::new("fig1", dir.path().join("nested").join("fig1")) };
         let report = run_experiment(&info, &ctx)?;

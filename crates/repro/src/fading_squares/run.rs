@@ -67,6 +67,7 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
     )?;
     let mut model = paper_fading_squares(ctx.seed, noise)?;
     let n_params = model.store().n_scalars();
+    let n_prior_params = n_params - model.flow().n_params(model.store());
     let initial = model.prior_eigenvalues().context("the prior has no spectrum")?.current;
 
     let bar = progress::bar(steps as u64, "fading squares", ctx.verbosity);
@@ -133,6 +134,7 @@ fn run_with(ctx: &RunContext, noise: SpreadNoise) -> anyhow::Result<Report> {
     let measurements = Measurements {
         noise,
         n_params,
+        n_prior_params,
         steps,
         preset_steps,
         losses: history.losses.clone(),

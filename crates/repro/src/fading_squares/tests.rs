@@ -211,14 +211,15 @@ fn wrong_shapes_panic_with_the_field_name() {
     f.assert_shapes();
 }
 
-/// Measurements of a run that meets every target.
+/// Measurements of a run that meets every target: the loss drops at step 2,500 to the plateau
+/// (2 above the target).
 fn measurements(noise: SpreadNoise, steps: usize) -> Measurements {
     let plateau = targets::plateau_target(noise);
     let losses: Vec<f64> = (0..steps)
         .map(|i| {
             if i == 0 {
                 961.0
-            } else if i + 100 >= steps {
+            } else if i >= 2500 {
                 plateau + 2.0
             } else {
                 0.0
@@ -229,6 +230,7 @@ fn measurements(noise: SpreadNoise, steps: usize) -> Measurements {
     Measurements {
         noise,
         n_params: manifold_prior::FADING_SQUARES_N_PARAMS,
+        n_prior_params: targets::A_N_PARAMS,
         steps,
         preset_steps: 5000,
         losses,
@@ -274,8 +276,10 @@ fn status(r: &crate::Report, prefix: &str) -> Option<Status> {
 fn a_full_run_that_meets_the_targets_passes() {
     let r = measurements(SpreadNoise::ConstShift, 5000).report(serde_json::json!({"n_params": 1_168_572}));
     assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
-    assert_eq!(r.count(Status::Pass), 9, "{}", r.to_markdown());
+    assert_eq!(r.count(Status::Pass), 11, "{}", r.to_markdown());
     assert_eq!(status(&r, "plateau"), Some(Status::Pass));
+    assert_eq!(status(&r, "parameter count of the prior"), Some(Status::Pass));
+    assert_eq!(status(&r, "drop: step of the steepest fall"), Some(Status::Pass));
     assert_eq!(status(&r, "top eigenvalue"), Some(Status::Pass));
     assert_eq!(status(&r, "intrinsic dimension: largest log-gap"), Some(Status::Pass));
     assert_eq!(status(&r, "samples: median distance"), Some(Status::Pass));
@@ -301,6 +305,7 @@ fn a_shortened_run_reports_the_end_of_training_targets_as_not_applicable() {
         "samples: median distance",
         "|Spearman",
         "training wall time",
+        "drop: step of the steepest fall",
     ] {
         assert_eq!(status(&r, name), Some(Status::NotApplicable), "{name}");
     }
@@ -314,7 +319,9 @@ fn a_shortened_run_reports_the_end_of_training_targets_as_not_applicable() {
 fn missed_targets_fail_with_the_measured_value() {
     let mut m = measurements(SpreadNoise::ConstShift, 5000);
     m.n_params += 1;
+    m.n_prior_params -= 1;
     m.losses[0] = 1000.0;
+    m.losses[2500..4000].fill(0.0); // the drop comes at step 4,000, not near 2,500
     for l in &mut m.losses[4900..] {
         *l = -3700.0; // the shoulder after the drop, 1.8% above the plateau
     }
@@ -327,13 +334,13 @@ fn missed_targets_fail_with_the_measured_value() {
     m.readoff.ema_top[0] = 1.1;
     m.samples.median_distance = 0.75;
     let r = m.report(serde_json::json!({}));
-    assert_eq!(r.count(Status::Fail), 9, "{}", r.to_markdown());
+    assert_eq!(r.count(Status::Fail), 11, "{}", r.to_markdown());
     assert_eq!(r.count(Status::Pass), 0);
     // The two timings missed their targets too, but only as shown rows: --strict names the
-    // nine results and not them.
+    // eleven results and not them.
     assert_eq!(status(&r, "median time per training step"), Some(Status::Fail));
     let failed = r.check(crate::TargetPolicy::Strict).err().map(|e| e.failed).unwrap_or_default();
-    assert_eq!(failed.len(), 9, "{failed:?}");
+    assert_eq!(failed.len(), 11, "{failed:?}");
     assert!(failed.iter().all(|n| !n.contains("time")), "{failed:?}");
     assert!(r.tally().contains("timings, not judged: 0 of 2 within target"), "{}", r.tally());
     let plateau = r.targets.iter().find(|t| t.name.starts_with("plateau")).map(|t| t.measured.to_string());
@@ -378,6 +385,41 @@ fn random_noise_has_its_own_plateau_and_no_printed_losses() {
     let n = m.losses.len();
     m.losses[n - 100..].fill(targets::PLATEAU_CONST_SHIFT);
     assert_eq!(status(&m.report(serde_json::json!({})), "plateau"), Some(Status::Fail));
+    // method.md states the drop near step 2,500 for const-shift noise only.
+    assert_eq!(status(&m.report(serde_json::json!({})), "drop:"), Some(Status::NotApplicable));
+}
+
+#[test]
+fn steepest_fall_finds_the_drop_between_two_windows() {
+    // A step from 5 to -5 at index 30: the windows 20..30 and 30..40 differ by 10.
+    let losses: Vec<f64> = (0..60).map(|i| if i < 30 { 5.0 } else { -5.0 }).collect();
+    let fall = targets::steepest_fall(&losses, 10).expect("60 losses, windows of 10");
+    assert_eq!((fall.step, fall.before, fall.after), (30, 5.0, -5.0));
+    // A ramp falls the same amount everywhere: the first candidate wins.
+    let ramp: Vec<f64> = (0..40).map(|i| -(i as f64)).collect();
+    assert_eq!(targets::steepest_fall(&ramp, 5).map(|f| f.step), Some(5));
+    // A rise is not a fall: the largest fall of a rising curve is its smallest rise.
+    let rising: Vec<f64> = (0..20).map(|i| (i * i) as f64).collect();
+    assert_eq!(targets::steepest_fall(&rising, 5).map(|f| f.step), Some(5));
+    // Too short, an empty window, or a non-finite loss: no answer.
+    assert_eq!(targets::steepest_fall(&losses[..19], 10), None);
+    assert_eq!(targets::steepest_fall(&losses, 0), None);
+    let mut broken = losses.clone();
+    broken[3] = f64::NAN;
+    assert_eq!(targets::steepest_fall(&broken, 10), None);
+}
+
+/// The drop is judged on the step range the printed losses bracket, both edges included.
+#[test]
+fn the_drop_must_come_between_steps_2000_and_3000() {
+    for (drop, expected) in [(1900, Status::Fail), (2000, Status::Pass), (3000, Status::Pass), (3100, Status::Fail)] {
+        let mut m = measurements(SpreadNoise::ConstShift, 5000);
+        let plateau = m.plateau_target() + 2.0;
+        for (i, l) in m.losses.iter_mut().enumerate().skip(1) {
+            *l = if i < drop { 0.0 } else { plateau };
+        }
+        assert_eq!(status(&m.report(serde_json::json!({})), "drop:"), Some(expected), "{drop}");
+    }
 }
 
 /// The plateau band is 0.5% of the target either side: edges in, just outside out.
