@@ -252,8 +252,10 @@ pub fn list_table() -> String {
     };
     let name_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.0.len()).max().unwrap_or(4).max(10);
     let time_w = crate::EXPERIMENTS.iter().flat_map(rows).map(|r| r.3.len()).max().unwrap_or(4).max(12);
-    let mut out =
-        format!("{:<name_w$}  {:<15}  {:>5}  {:<time_w$}  reproduces\n", "experiment", "status", "seeds", "typical time");
+    let mut out = format!(
+        "{:<name_w$}  {:<15}  {:>5}  {:<time_w$}  reproduces\n",
+        "experiment", "status", "seeds", "typical time"
+    );
     for (name, implemented, seeds, time, summary) in crate::EXPERIMENTS.iter().flat_map(rows) {
         let status = if implemented { "implemented" } else { "not implemented" };
         out.push_str(&format!("{name:<name_w$}  {status:<15}  {seeds:>5}  {time:<time_w$}  {summary}\n"));

@@ -313,6 +313,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
                     id_relative: id.prior_rules.relative,
                     id_gap: id.prior_rules.log_gap,
                     id_noise: id.data_rules.noise_relative,
+                    latent_ratio: super::targets::latent_ratio(model.encode(readoff_data.as_ref()).as_ref()),
                     quality: quality.clone(),
                 });
                 if seed == ctx.seed {
@@ -366,6 +367,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     };
     let measurements = Fig1Measurements {
         baseline: base_quality,
+        baseline_latent_ratio: super::targets::latent_ratio(base_model.encode(readoff_data.as_ref()).as_ref()),
         spread,
         steps,
         preset_steps: PRESET_STEPS,

@@ -65,7 +65,8 @@ pub fn inputs(seed: u64) -> (Fig1Panels, EigenTrajectory) {
         let t = x1[i];
         if j == 0 { a[0][0] * t } else { a[1][0] * t + 0.003 * (2.0 * t).sin() }
     });
-    let eigenvalues = sym2_eigenvalues(a[0][0] * a[0][0], a[0][0] * a[1][0], a[1][0] * a[1][0] + a[1][1] * a[1][1]);
+    let eigenvalues =
+        super::targets::sym2_eigenvalues(a[0][0] * a[0][0], a[0][0] * a[1][0], a[1][0] * a[1][0] + a[1][1] * a[1][1]);
 
     let panels = Fig1Panels {
         data,
@@ -112,6 +113,7 @@ pub fn measurements() -> Fig1Measurements {
             id_relative: id,
             id_gap: 1,
             id_noise: id,
+            latent_ratio: 1e-4 * (k + 1) as f64,
             quality: SampleQuality {
                 on_curve: 0.993 + 0.001 * k as f64,
                 finite: 1.0,
@@ -122,20 +124,11 @@ pub fn measurements() -> Fig1Measurements {
         .collect();
     Fig1Measurements {
         baseline: SampleQuality { on_curve: 0.27, finite: 1.0, median_distance: 0.17, final_loss: 1.52 },
+        baseline_latent_ratio: 0.4,
         spread,
         steps: 10_000,
         preset_steps: 10_000,
         large_spread: super::AblationResult { seeds: vec![0, 1, 2], ratios: vec![2.1, 3.0, 1.6] },
         weight_decay: super::AblationResult { seeds: vec![0, 1, 2], ratios: vec![1.1, 1.0, 1.2] },
     }
-}
-
-/// Eigenvalues of the symmetric 2 x 2 matrix `[[a, b], [b, d]]`, largest first.
-fn sym2_eigenvalues(a: f64, b: f64, d: f64) -> [f64; 2] {
-    let mean = 0.5 * (a + d);
-    let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
-    let top = mean + r;
-    // The small one from the determinant, which keeps its relative accuracy.
-    let bottom = if top > 0.0 { (a * d - b * b) / top } else { 0.0 };
-    [top, bottom.max(0.0)]
 }

@@ -2,6 +2,8 @@
 //! [`Fig1Measurements`] and [`Fig1Measurements::report`] turns it into a [`Report`] with
 //! PASS / FAIL / n/a rows and per-seed tables.
 
+use faer::MatRef;
+
 use crate::report::{Measured, Report, Section, Status, Target, fmt_number};
 
 /// What one trained model measured on its samples.
@@ -32,6 +34,8 @@ pub struct SpreadSeed {
     pub id_gap: usize,
     /// Intrinsic dimension by rule (3), noise-relative: eigenvalues of `cov(g(x)) > c s^2`.
     pub id_noise: usize,
+    /// [`latent_ratio`] of the encoded data `g(x)`: how far from a thin segment it is.
+    pub latent_ratio: f64,
     /// Sample quality of this seed.
     pub quality: SampleQuality,
 }
@@ -79,6 +83,9 @@ impl AblationResult {
 pub struct Fig1Measurements {
     /// The standard flow (default seed).
     pub baseline: SampleQuality,
+    /// [`latent_ratio`] of the standard flow's encoded data `g(x)` (default seed): how curled
+    /// it is.
+    pub baseline_latent_ratio: f64,
     /// The spread flow, one entry per seed of the multi-seed targets.
     pub spread: Vec<SpreadSeed>,
     /// Training steps actually run.
@@ -107,6 +114,11 @@ const GAP_RATIO: f64 = 30.0;
 /// stays below this: a third of the gap target, about three times the largest ratio method.md
 /// measured at `s = 0.1` (3.5).
 const NO_GAP_RATIO: f64 = 10.0;
+
+/// A latent cloud of the sine curve is "a thin segment" below this [`latent_ratio`], and fills
+/// both directions ("curled") above it: the relative threshold of read-off rule 1
+/// (`ReadoffConfig::default().relative_tau`), applied to `cov(g(x))`.
+const THIN_RATIO: f64 = 0.01;
 
 /// The true intrinsic dimension of the sine curve.
 const TRUE_ID: usize = 1;
@@ -144,12 +156,36 @@ impl Fig1Measurements {
             .with_note("method.md: 0.18 to 0.35 in our runs"),
         );
 
+        r.push(
+            Target::new(
+                "standard flow latent: lambda_2 / lambda_1 of cov(g(x)) (curled)",
+                self.baseline_latent_ratio,
+                format!("> {} (fills both latent directions)", fmt_number(THIN_RATIO)),
+                Status::from_ok(self.baseline_latent_ratio > THIN_RATIO),
+            )
+            .with_note("method.md: g(data) visibly curled (figure panel c)"),
+        );
+
         let n = self.spread.len();
         let multi = format!("fewer than {MIN_SEEDS_MULTI} seeds ({n}); method.md states it over 5 seeds");
         let worst = self.spread.iter().map(|s| s.quality.on_curve).fold(f64::INFINITY, f64::min);
         r.push(
             Target::at_least(format!("spread flow: fraction within 0.05, worst of {n} seed(s)"), worst, 0.99)
                 .applicable_if(full && n > 0, short.clone()),
+        );
+        let thickest = self
+            .spread
+            .iter()
+            .map(|s| s.latent_ratio)
+            .fold(f64::NEG_INFINITY, |a, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
+        r.push(
+            Target::at_most(
+                format!("spread flow latent: lambda_2 / lambda_1 of cov(g(x)), largest of {n} seed(s) (thin segment)"),
+                thickest,
+                THIN_RATIO,
+            )
+            .with_note("method.md: g(data) a thin segment in every seed (figure panel e)")
+            .applicable_if(full && n > 0, short.clone()),
         );
         let median_dist = median(self.spread.iter().map(|s| s.quality.median_distance));
         r.push(Target::new(
@@ -293,6 +329,29 @@ impl Fig1Measurements {
     }
 }
 
+/// Eigenvalues of the symmetric 2 x 2 matrix `[[a, b], [b, d]]`, largest first.
+pub(super) fn sym2_eigenvalues(a: f64, b: f64, d: f64) -> [f64; 2] {
+    let mean = 0.5 * (a + d);
+    let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
+    let top = mean + r;
+    // The small one from the determinant, which keeps its relative accuracy.
+    let bottom = if top > 0.0 { (a * d - b * b) / top } else { 0.0 };
+    [top, bottom.max(0.0)]
+}
+
+/// `lambda_2 / lambda_1` of the covariance of 2-D codes `z` (one per row): 0 for codes on a
+/// straight segment, 1 for a cloud spread equally in both directions. NaN when `z` is not
+/// n x 2 with n >= 2 or holds a non-finite value.
+pub fn latent_ratio(z: MatRef<'_, f64>) -> f64 {
+    let finite = (0..z.nrows()).all(|i| (0..z.ncols()).all(|j| z[(i, j)].is_finite()));
+    if z.ncols() != 2 || z.nrows() < 2 || !finite {
+        return f64::NAN;
+    }
+    let cov = manifold_prior::covariance(z);
+    let [top, bottom] = sym2_eigenvalues(cov[(0, 0)], cov[(1, 0)], cov[(1, 1)]);
+    if top > 0.0 { bottom / top } else { f64::NAN }
+}
+
 /// Median of the finite values (NaN when there are none): a seed whose ratio is infinite
 /// (`lambda_2 = 0`) or whose run diverged does not move it.
 fn median(values: impl IntoIterator<Item = f64>) -> f64 {
@@ -311,6 +370,7 @@ mod tests {
             id_relative: id,
             id_gap: id,
             id_noise: id,
+            latent_ratio: 1e-3,
             quality: SampleQuality { on_curve: 0.995, finite: 1.0, median_distance: 0.004, final_loss: -5.0 },
         }
     }
@@ -318,6 +378,7 @@ mod tests {
     fn measurements(steps: usize) -> Fig1Measurements {
         Fig1Measurements {
             baseline: SampleQuality { on_curve: 0.3, finite: 1.0, median_distance: 0.2, final_loss: 1.0 },
+            baseline_latent_ratio: 0.3,
             spread: vec![seed(0, 0.01, 1), seed(1, 0.02, 1), seed(2, 0.5, 2), seed(3, 0.015, 1), seed(4, 0.03, 1)],
             steps,
             preset_steps: 10_000,
@@ -330,11 +391,11 @@ mod tests {
     fn full_run_passes_and_short_run_is_not_applicable() {
         let r = measurements(10_000).report(serde_json::json!({}));
         assert_eq!(r.count(Status::Fail), 0, "{}", r.to_markdown());
-        assert_eq!(r.count(Status::Pass), 7);
+        assert_eq!(r.count(Status::Pass), 9);
         assert_eq!(r.seeds, vec![0, 1, 2, 3, 4]);
         assert_eq!(r.sections[0].rows.len(), 6, "five seeds and the median");
         let short = measurements(500).report(serde_json::json!({}));
-        assert_eq!(short.count(Status::Pass), 2, "only the baseline targets apply");
+        assert_eq!(short.count(Status::Pass), 3, "only the baseline targets apply");
         assert_eq!(short.count(Status::Fail), 0);
     }
 
@@ -391,5 +452,42 @@ mod tests {
         m.spread[1].id_noise = 2;
         let r = m.report(serde_json::json!({}));
         assert_eq!(r.count(Status::Fail), 3, "{}", r.to_markdown());
+    }
+
+    /// A straight baseline latent is not "curled", and one thick seed fails the thin-segment
+    /// row; a NaN never passes either.
+    #[test]
+    fn the_latent_shape_rows_judge_curl_and_thinness() {
+        let mut m = measurements(10_000);
+        m.baseline_latent_ratio = 0.005;
+        m.spread[3].latent_ratio = 0.2;
+        let r = m.report(serde_json::json!({}));
+        let status = |prefix: &str| r.targets.iter().find(|t| t.name.starts_with(prefix)).map(|t| t.status);
+        assert_eq!(status("standard flow latent"), Some(Status::Fail));
+        assert_eq!(status("spread flow latent"), Some(Status::Fail));
+        m.spread[3].latent_ratio = f64::NAN;
+        m.baseline_latent_ratio = f64::NAN;
+        let r = m.report(serde_json::json!({}));
+        let status = |prefix: &str| r.targets.iter().find(|t| t.name.starts_with(prefix)).map(|t| t.status);
+        assert_eq!(status("standard flow latent"), Some(Status::Fail));
+        assert_eq!(status("spread flow latent"), Some(Status::Fail));
+    }
+
+    #[test]
+    fn latent_ratio_of_a_segment_a_cloud_and_bad_input() {
+        // Points on the line y = 2x: one direction only.
+        let line = faer::Mat::from_fn(50, 2, |i, j| (i as f64) * if j == 0 { 1.0 } else { 2.0 });
+        assert!(latent_ratio(line.as_ref()).abs() < 1e-12);
+        // The four corners of a square: equal variance in every direction.
+        let corners = faer::mat![[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]];
+        assert!((latent_ratio(corners.as_ref()) - 1.0).abs() < 1e-12);
+        // A 2:1 axis-aligned ellipse of points: variances 4 and 1.
+        let ellipse = faer::mat![[2.0, 0.0], [-2.0, 0.0], [0.0, 1.0], [0.0, -1.0]];
+        assert!((latent_ratio(ellipse.as_ref()) - 0.25).abs() < 1e-12);
+        assert!(latent_ratio(faer::Mat::<f64>::zeros(1, 2).as_ref()).is_nan());
+        assert!(latent_ratio(faer::Mat::<f64>::zeros(5, 3).as_ref()).is_nan());
+        let mut bad = corners.clone();
+        bad[(2, 1)] = f64::INFINITY;
+        assert!(latent_ratio(bad.as_ref()).is_nan());
     }
 }
