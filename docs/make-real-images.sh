@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 python3 - <<'PY'
 import re
 page = open("real-images.md").read()
-for name in ["digits", "mnist-quick"]:
+for name in ["digits", "mnist", "mnist-quick"]:
     report = open(f"results/{name}/report.md").read()
     claims = re.search(r"## Claims.*?\n\n(.*?)(?=\n## )", report, re.S).group(1).strip()
     begin, end = f"<!-- BEGIN {name} claims -->", f"<!-- END {name} claims -->"

@@ -230,7 +230,11 @@ fn render(report: &Value, run: &str, kind: &str) -> anyhow::Result<String> {
                 out,
                 "- run: `docs/results/{run}` ({}), {seeds}, {} steps, commit `{commit}`, wall time {} s",
                 cell(&report["title"]),
-                cell(&report["config"]["steps"]),
+                // The real-image experiments keep their steps in the protocol's settings.
+                cell(match &report["config"]["steps"] {
+                    Value::Null => &report["config"]["protocol"]["steps"],
+                    steps => steps,
+                }),
                 fmt_number(report["wall_time_s"].as_f64().unwrap_or(f64::NAN).round()),
             );
             let _ = writeln!(
