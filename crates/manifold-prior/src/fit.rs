@@ -546,8 +546,38 @@ impl FittedModel {
                 }
             }
         }
+        self.decode_unchecked(z.as_ref())
+    }
+
+    /// The points in data units of latent codes `z` (`n x D`),
+    /// `x = unstandardise(f(z))` with `f = g^-1`: the inverse of [`FittedModel::encode`]
+    /// with `top = None`, for codes drawn from any latent distribution (for example a Gaussian
+    /// fitted to the encoded training data instead of the trained prior).
+    ///
+    /// ```
+    /// # use manifold_prior::{DataSource, FitConfig, FitOptions, Silent, fit};
+    /// # use manifold_prior::faer::Mat;
+    /// let x = Mat::from_fn(256, 2, |i, j| { let t = i as f64 / 64.0 - 2.0; if j == 0 { t } else { (2.0 * t).sin() } });
+    /// let config = FitConfig::paper_fig1().with_steps(20);
+    /// let model = fit(DataSource::Fixed(x.as_ref()), &config, &FitOptions::default(), &mut Silent)?;
+    /// let z = model.encode(x.as_ref(), None)?;
+    /// let back = model.decode(z.as_ref())?;
+    /// assert!((back[(5, 1)] - x[(5, 1)]).abs() < 1e-9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`PriorError::DimensionMismatch`] or [`PriorError::NonFiniteData`] (naming the code's
+    /// row and column).
+    pub fn decode(&self, z: MatRef<'_, f64>) -> Result<Mat<f64>, PriorError> {
+        self.check_data(z)?;
+        Ok(self.decode_unchecked(z))
+    }
+
+    /// [`FittedModel::decode`] of codes known to be finite and of the right width.
+    fn decode_unchecked(&self, z: MatRef<'_, f64>) -> Mat<f64> {
         let flow = self.model.flow();
-        self.model.standardizer().inverse(flow.decode(self.model.store(), z.as_ref()).0.as_ref())
+        self.model.standardizer().inverse(flow.decode(self.model.store(), z).0.as_ref())
     }
 
     /// The latent codes `z = g(standardise(x))` (`n x D`), or with `top = Some(k)` their

@@ -367,6 +367,15 @@ mod tests {
             Some(SpreadNoise::Expected)
         );
         assert_eq!(context(&["fig1"])?.spread_noise, None);
+        // The image experiments: random noise is the protocol, `expected` a variant, with or
+        // without --quick; const-shift is not offered.
+        assert_eq!(context(&["digits"])?.spread_noise, Some(SpreadNoise::Random));
+        assert_eq!(
+            context(&["digits", "--quick", "--spread-noise", "expected"])?.spread_noise,
+            Some(SpreadNoise::Expected)
+        );
+        assert_eq!(context(&["mnist", "--spread-noise", "expected"])?.spread_noise, Some(SpreadNoise::Expected));
+        assert!(parse(&["mnist", "--spread-noise", "const-shift"])?.selection().is_err());
         // Unknown modes are usage errors; experiments without the choice and `all` refuse it.
         assert!(parse(&["fading-squares", "--spread-noise", "gaussian"]).is_err());
         assert!(parse(&["spread-study", "--spread-noise", "expected"])?.selection().is_err());

@@ -119,6 +119,7 @@ fn data_that_do_not_fit_are_errors_naming_the_problem() {
     let model = fitted(&short("paper-fig1", 5), &sine(100, 4));
     let wide = Mat::<f64>::zeros(4, 3);
     assert!(matches!(model.encode(wide.as_ref(), None), Err(PriorError::DimensionMismatch { expected: 2, got: 3 })));
+    assert!(matches!(model.decode(wide.as_ref()), Err(PriorError::DimensionMismatch { expected: 2, got: 3 })));
     let mut nan = sine(4, 5);
     nan[(2, 1)] = f64::NAN;
     assert!(matches!(model.log_prob(nan.as_ref()), Err(PriorError::NonFiniteData { row: 2, col: 1 })));
@@ -190,6 +191,13 @@ fn every_prior_and_architecture_family_fits_and_round_trips() {
         assert_eq!(model.log_prob(data.as_ref()).unwrap(), loaded.log_prob(data.as_ref()).unwrap(), "{prior:?}");
         assert_eq!(model.sample(10, 1, 1.0), loaded.sample(10, 1, 1.0), "{prior:?}");
         assert_eq!(model.encode(data.as_ref(), Some(1)).unwrap().ncols(), 1);
+        // decode inverts encode, in data units, for every family.
+        let back = model.decode(model.encode(data.as_ref(), None).unwrap().as_ref()).unwrap();
+        for i in 0..data.nrows() {
+            for j in 0..data.ncols() {
+                approx::assert_abs_diff_eq!(back[(i, j)], data[(i, j)], epsilon = 1e-9);
+            }
+        }
         assert_eq!(
             model.intrinsic_dimension(data.as_ref()).unwrap().is_some(),
             matches!(prior, PriorConfig::Spread { .. })

@@ -37,7 +37,8 @@ use std::path::Path;
 use faer::Mat;
 use manifold_prior::flow_core::LogScale;
 use manifold_prior::{
-    ActNormLayers, Architecture, CouplingTransform, FitConfig, MeanMode, Mixing, PriorConfig, SpreadConfig, VectorFlow,
+    ActNormLayers, Architecture, CouplingTransform, FitConfig, MeanMode, Mixing, PriorConfig, SpreadConfig,
+    SpreadNoise, VectorFlow,
 };
 
 pub use data::{ImageData, digits_data, mnist_data, mnist_dir};
@@ -95,6 +96,11 @@ pub struct Protocol {
     pub validation_fraction: f64,
     /// Whether this is the reduced `--quick` protocol.
     pub quick: bool,
+    /// The spread flow's noise: [`SpreadNoise::Random`] (the protocol, the library's default)
+    /// or, with `--spread-noise expected`, the closed-form expectation of the random-noise
+    /// objective (a diagnostic variant: it removes the Monte-Carlo noise from the gradient of
+    /// `A`, see docs/real-images.md).
+    pub spread_noise: SpreadNoise,
 }
 
 /// The k of the k-NN accuracy.
@@ -128,7 +134,10 @@ pub fn model_config(kind: ModelKind, protocol: &Protocol, seed: u64) -> FitConfi
     });
     config.prior = match kind {
         ModelKind::Standard => PriorConfig::Standard,
-        ModelKind::Spread => PriorConfig::Spread { spread: SpreadConfig::paper(), mean: MeanMode::Learned },
+        ModelKind::Spread => PriorConfig::Spread {
+            spread: SpreadConfig::paper().with_noise(protocol.spread_noise),
+            mean: MeanMode::Learned,
+        },
     };
     config.training.batch_size = protocol.batch_size;
     // The validation split is the experiment's (fixed for both models), not the fit's.
@@ -160,6 +169,7 @@ impl Protocol {
             ks: vec![8, 16, 32],
             validation_fraction: 0.1,
             quick: false,
+            spread_noise: SpreadNoise::Random,
         }
     }
 
@@ -196,6 +206,11 @@ impl Protocol {
             ..full
         }
     }
+
+    /// The protocol with the spread noise `--spread-noise` chose (unchanged without one).
+    fn with_noise_of(self, ctx: &RunContext) -> Self {
+        Self { spread_noise: ctx.spread_noise.unwrap_or(self.spread_noise), ..self }
+    }
 }
 
 /// Rows kept by the quick MNIST protocol.
@@ -203,19 +218,19 @@ const MNIST_QUICK_ROWS: (usize, usize) = (10_000, 2_000);
 
 /// `digits`.
 pub fn run_digits(ctx: &RunContext) -> anyhow::Result<Report> {
-    measure::run(ctx, &digits_data(), &Protocol::digits())
+    measure::run(ctx, &digits_data(), &Protocol::digits().with_noise_of(ctx))
 }
 
 /// `digits --quick`.
 pub fn run_digits_quick(ctx: &RunContext) -> anyhow::Result<Report> {
-    measure::run(ctx, &digits_data(), &Protocol::digits_quick())
+    measure::run(ctx, &digits_data(), &Protocol::digits_quick().with_noise_of(ctx))
 }
 
 /// `mnist`.
 pub fn run_mnist(ctx: &RunContext) -> anyhow::Result<Report> {
     without_empty_output(ctx, |ctx| {
         let data = mnist_data(&mnist_dir(ctx.data.as_deref())?, None)?;
-        measure::run(ctx, &data, &Protocol::mnist())
+        measure::run(ctx, &data, &Protocol::mnist().with_noise_of(ctx))
     })
 }
 
@@ -223,7 +238,7 @@ pub fn run_mnist(ctx: &RunContext) -> anyhow::Result<Report> {
 pub fn run_mnist_quick(ctx: &RunContext) -> anyhow::Result<Report> {
     without_empty_output(ctx, |ctx| {
         let data = mnist_data(&mnist_dir(ctx.data.as_deref())?, Some(MNIST_QUICK_ROWS))?;
-        measure::run(ctx, &data, &Protocol::mnist_quick())
+        measure::run(ctx, &data, &Protocol::mnist_quick().with_noise_of(ctx))
     })
 }
 

@@ -90,3 +90,22 @@ fn digits_quick_runs_end_to_end_at_smoke_size() -> anyhow::Result<()> {
     assert!(report.sections.iter().any(|s| s.title.starts_with("Claims")));
     Ok(())
 }
+
+#[test]
+fn the_spread_noise_reaches_only_the_spread_model() {
+    let noise_of = |kind, protocol: &Protocol| match model_config(kind, protocol, 0).prior {
+        PriorConfig::Spread { spread, .. } => Some(spread.spread_noise),
+        PriorConfig::Standard | PriorConfig::Diagonal { .. } => None,
+    };
+    let protocol = Protocol::digits();
+    assert_eq!(noise_of(ModelKind::Spread, &protocol), Some(SpreadNoise::Random), "the protocol");
+    let expected = Protocol { spread_noise: SpreadNoise::Expected, ..Protocol::mnist() };
+    assert_eq!(noise_of(ModelKind::Spread, &expected), Some(SpreadNoise::Expected));
+    assert_eq!(noise_of(ModelKind::Standard, &expected), None);
+    let ctx = crate::RunContext { spread_noise: Some(SpreadNoise::Expected), ..crate::RunContext::new("digits", "x") };
+    assert_eq!(Protocol::digits_quick().with_noise_of(&ctx).spread_noise, SpreadNoise::Expected);
+    assert_eq!(
+        Protocol::digits().with_noise_of(&crate::RunContext::new("digits", "x")).spread_noise,
+        SpreadNoise::Random
+    );
+}
