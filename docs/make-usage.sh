@@ -83,7 +83,10 @@ show mflow sample model -n 2000 -o samples.png
 cat <<'EOF'
 
 (`samples.png` is a picture: for vector data, scatter plots of pairs of coordinates; for
-image models, a grid of images. `--temperature 0.7` draws from the model's typical part.)
+image models, a grid of images. `--temperature 0.7` draws from the model's typical part.
+`--codes-of data.csv` draws the latent codes from the Gaussian of the codes of `data.csv`
+instead of the trained prior: use it when the learned prior is wider than the encoded data,
+as `mflow inspect MODEL --data FILE` shows (the total of each spectrum) and as on MNIST, docs/real-images.md.)
 
 EOF
 show mflow encode model data.csv -o codes.csv --top 2

@@ -394,6 +394,12 @@ pub struct SampleArgs {
     /// Seed of the draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Draw the latent codes from the Gaussian of the codes of this data file (CSV, NPY or
+    /// IDX; typically the training data: their mean and covariance under the trained flow)
+    /// instead of the trained prior. For spread models whose prior is wider than their codes
+    /// (docs/real-images.md: MNIST after 4,000 steps).
+    #[arg(long, value_name = "DATA")]
+    pub codes_of: Option<PathBuf>,
 }
 
 /// `mflow sample`.
@@ -403,7 +409,15 @@ pub fn sample_cmd(args: &SampleArgs) -> anyhow::Result<()> {
     }
     let model = load_model(&args.model)?;
     let n = usize::try_from(args.n).context("-n is too large")?;
-    let samples = model.sample(n, args.seed, args.temperature);
+    let samples = match &args.codes_of {
+        Some(path) => {
+            let data = read_model_data(path, &model)?;
+            model
+                .sample_encoded_gaussian(data.as_ref(), n, args.seed, args.temperature)
+                .with_context(|| format!("{}: sampling the Gaussian of its codes", path.display()))?
+        }
+        None => model.sample(n, args.seed, args.temperature),
+    };
     match extension(&args.output).as_deref() {
         Some("png") => match &model.config().architecture {
             Architecture::Image(i) => picture::image_grid(&args.output, samples.as_ref(), i.image, 10)?,
@@ -521,6 +535,7 @@ pub fn inspect_cmd(args: &InspectArgs) -> anyhow::Result<()> {
             "training": s,
             "prior_eigenvalues": eigenvalues,
             "average_prior_eigenvalues": average,
+            "encoded_data_eigenvalues": id.as_ref().map(|id| &id.data_eigenvalues),
             "intrinsic_dimension": rules.iter().map(|(n, k)| (n.clone(), json!(k))).collect::<serde_json::Map<_, _>>(),
         });
         println!("{out}");
@@ -537,9 +552,17 @@ pub fn inspect_cmd(args: &InspectArgs) -> anyhow::Result<()> {
         s.final_validation_loss.map_or(String::new(), |v| format!(", validation loss {v:.4}"))
     );
     if !eigenvalues.is_empty() {
-        let top = |v: &[f64]| v.iter().take(10).map(|x| format!("{x:.3e}")).collect::<Vec<_>>().join(" ");
+        // The leading eigenvalues and the total variance of each spectrum: a prior much wider
+        // than the encoded data samples where no data lie (`mflow sample --codes-of`).
+        let top = |v: &[f64]| {
+            let lead = v.iter().take(10).map(|x| format!("{x:.3e}")).collect::<Vec<_>>().join(" ");
+            format!("{lead} (total {:.3e})", v.iter().sum::<f64>())
+        };
         println!("top eigenvalues of A A^T: {}", top(&eigenvalues));
         println!("  (moving average): {}", top(&average));
+        if let Some(id) = &id {
+            println!("  of cov(g(x)) on the data: {}", top(&id.data_eigenvalues));
+        }
     }
     if rules.is_empty() {
         if matches!(model.model(), FlowModel::Spread(_)) {

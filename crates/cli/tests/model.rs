@@ -54,6 +54,12 @@ fn a_fitted_model_folder_works_with_every_command() {
     let samples = path(dir.path(), "samples.csv");
     ok(&["sample", &model, "-n", "50", "-o", &samples, "--temperature", "0.7", "--seed", "3"]);
     assert_eq!(std::fs::read_to_string(&samples).unwrap().lines().count(), 51);
+    let from_codes = path(dir.path(), "from-codes.csv");
+    ok(&["sample", &model, "-n", "40", "-o", &from_codes, "--codes-of", &data]);
+    assert_eq!(std::fs::read_to_string(&from_codes).unwrap().lines().count(), 41);
+    let missing = path(dir.path(), "no-such-file.csv");
+    let err = fails(&["sample", &model, "-n", "5", "-o", &from_codes, "--codes-of", &missing]);
+    assert!(err.contains("no-such-file.csv"), "{err}");
     let picture = path(dir.path(), "samples.png");
     ok(&["sample", &model, "-n", "50", "-o", &picture]);
     assert!(std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"));
@@ -70,6 +76,9 @@ fn a_fitted_model_folder_works_with_every_command() {
     assert_eq!(v["n_params"].as_u64(), Some(5096));
     assert_eq!(v["training"]["steps"].as_u64(), Some(60));
     assert!(v["intrinsic_dimension"]["default (log-gap, encoded data)"].as_u64().is_some());
+    assert_eq!(v["encoded_data_eigenvalues"].as_array().map(Vec::len), Some(2));
+    let text = ok(&["inspect", &model, "--data", &data]);
+    assert!(text.contains("of cov(g(x)) on the data:") && text.contains("(total "), "{text}");
 }
 
 #[test]

@@ -50,6 +50,14 @@ pub enum PriorError {
         /// The column (0-based).
         col: usize,
     },
+    /// Too few data rows for what was asked (a covariance needs two).
+    #[error("{rows} data row(s) given, at least {needed} needed")]
+    TooFewRows {
+        /// The rows given.
+        rows: usize,
+        /// The rows needed.
+        needed: usize,
+    },
     /// A model file of another format.
     #[error("{path}: format '{found}', expected '{expected}'")]
     UnknownFormat {

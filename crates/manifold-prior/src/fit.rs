@@ -549,6 +549,46 @@ impl FittedModel {
         self.decode_unchecked(z.as_ref())
     }
 
+    /// `n` samples in data units of the Gaussian of the codes of `x` instead of the trained
+    /// prior: with `m` the mean and `V diag(lambda) V^T` the covariance of `g(x)`,
+    /// `z = m + T V diag(sqrt(lambda)) e`, `e ~ N(0, I)`, decoded by `f = g^-1`
+    /// ([`FittedModel::decode`]). This is the maximum-likelihood Gaussian of the encoded data
+    /// under the trained flow; when the learned prior is wider than the codes (it lags behind
+    /// the flow on MNIST after the protocol's 4,000 steps, docs/real-images.md) its samples
+    /// stay where the training codes are. `x` is typically the training data; `T` as in
+    /// [`FittedModel::sample`].
+    ///
+    /// # Errors
+    /// As [`FittedModel::encode`]; fewer than two rows of `x`
+    /// ([`PriorError::TooFewRows`]); a covariance whose spectrum cannot be computed.
+    pub fn sample_encoded_gaussian(
+        &self,
+        x: MatRef<'_, f64>,
+        n: usize,
+        seed: u64,
+        temperature: f64,
+    ) -> Result<Mat<f64>, PriorError> {
+        if x.nrows() < 2 {
+            return Err(PriorError::TooFewRows { rows: x.nrows(), needed: 2 });
+        }
+        let z = self.encode(x, None)?;
+        let d = z.ncols();
+        let rows = z.nrows() as f64;
+        let mean: Vec<f64> = (0..d).map(|j| z.col(j).iter().sum::<f64>() / rows).collect();
+        let spectrum = Spectrum::of(covariance(z.as_ref()).as_ref())?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let scaled = Mat::from_fn(n, d, |_, k| {
+            temperature * crate::prior::standard_normal(&mut rng) * spectrum.values[k].max(0.0).sqrt()
+        });
+        let mut drawn = &scaled * spectrum.vectors.transpose();
+        for j in 0..d {
+            for i in 0..n {
+                drawn[(i, j)] += mean[j];
+            }
+        }
+        Ok(self.decode_unchecked(drawn.as_ref()))
+    }
+
     /// The points in data units of latent codes `z` (`n x D`),
     /// `x = unstandardise(f(z))` with `f = g^-1`: the inverse of [`FittedModel::encode`]
     /// with `top = None`, for codes drawn from any latent distribution (for example a Gaussian

@@ -120,6 +120,11 @@ fn data_that_do_not_fit_are_errors_naming_the_problem() {
     let wide = Mat::<f64>::zeros(4, 3);
     assert!(matches!(model.encode(wide.as_ref(), None), Err(PriorError::DimensionMismatch { expected: 2, got: 3 })));
     assert!(matches!(model.decode(wide.as_ref()), Err(PriorError::DimensionMismatch { expected: 2, got: 3 })));
+    let one = sine(1, 2);
+    assert!(matches!(
+        model.sample_encoded_gaussian(one.as_ref(), 5, 0, 1.0),
+        Err(PriorError::TooFewRows { rows: 1, needed: 2 })
+    ));
     let mut nan = sine(4, 5);
     nan[(2, 1)] = f64::NAN;
     assert!(matches!(model.log_prob(nan.as_ref()), Err(PriorError::NonFiniteData { row: 2, col: 1 })));
@@ -191,6 +196,12 @@ fn every_prior_and_architecture_family_fits_and_round_trips() {
         assert_eq!(model.log_prob(data.as_ref()).unwrap(), loaded.log_prob(data.as_ref()).unwrap(), "{prior:?}");
         assert_eq!(model.sample(10, 1, 1.0), loaded.sample(10, 1, 1.0), "{prior:?}");
         assert_eq!(model.encode(data.as_ref(), Some(1)).unwrap().ncols(), 1);
+        // The codes' Gaussian: n rows, finite, its spread shrinking with the temperature.
+        let drawn = model.sample_encoded_gaussian(data.as_ref(), 50, 3, 1.0).unwrap();
+        assert_eq!((drawn.nrows(), drawn.ncols()), (50, 2));
+        assert!(drawn.col_iter().all(|c| c.iter().all(|v| v.is_finite())));
+        let cold = model.sample_encoded_gaussian(data.as_ref(), 50, 3, 0.0).unwrap();
+        assert!((1..50).all(|i| (cold[(i, 0)] - cold[(0, 0)]).abs() < 1e-9), "T = 0 decodes the codes' mean");
         // decode inverts encode, in data units, for every family.
         let back = model.decode(model.encode(data.as_ref(), None).unwrap().as_ref()).unwrap();
         for i in 0..data.nrows() {
@@ -235,4 +246,26 @@ fn presets_serialise_and_a_partial_file_overrides_a_preset() {
     assert!(FitConfig::preset("nope").is_none());
     let unknown = serde_json::from_str::<FitConfig>("{\"data\": 1, \"colour\": 2}");
     assert!(unknown.is_err());
+}
+
+#[test]
+fn the_codes_gaussian_has_the_mean_and_covariance_of_the_codes() {
+    let data = sine(400, 11);
+    let model = fitted(&short("paper-fig1", 20), &data);
+    let cov = |z: &Mat<f64>| crate::covariance(z.as_ref());
+    let z = model.encode(data.as_ref(), None).unwrap();
+    let n = 20_000;
+    let drawn = model.sample_encoded_gaussian(data.as_ref(), n, 5, 1.0).unwrap();
+    let back = model.encode(drawn.as_ref(), None).unwrap();
+    let (cz, cb) = (cov(&z), cov(&back));
+    for j in 0..2 {
+        let mean = |m: &Mat<f64>| m.col(j).iter().sum::<f64>() / m.nrows() as f64;
+        let standard_error = (cz[(j, j)] / n as f64).sqrt();
+        assert!((mean(&back) - mean(&z)).abs() < 5.0 * standard_error, "mean of column {j}");
+        for k in 0..2 {
+            // The sample covariance of n Gaussian draws is within a few percent of the truth.
+            let scale = (cz[(j, j)] * cz[(k, k)]).sqrt();
+            assert!((cb[(j, k)] - cz[(j, k)]).abs() < 0.05 * scale, "covariance ({j}, {k}): {cb:?} vs {cz:?}");
+        }
+    }
 }

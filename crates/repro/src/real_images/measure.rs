@@ -9,13 +9,11 @@ use indicatif::ProgressBar;
 use intrinsic_dim::{Estimator, Mle, TwoNn};
 use manifold_prior::autodiff_lite::Tape;
 use manifold_prior::{
-    DataSource, FitOptions, FittedModel, FlowModel, IntrinsicDimension, LogRow, Model, Spectrum, TrainEvent,
-    TrainObserver, covariance, fit,
+    DataSource, FitOptions, FittedModel, FlowModel, IntrinsicDimension, LogRow, Model, TrainEvent, TrainObserver, fit,
 };
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use super::{
@@ -74,7 +72,7 @@ pub struct ModelResult {
     pub quality: Quality,
     /// A diagnostic beside claim (a), for the spread flow only: the quality of samples drawn
     /// from the Gaussian of its encoded training images instead of its prior
-    /// ([`refit_samples`]), which says whether the prior or the flow limits the samples.
+    /// ([`FittedModel::sample_encoded_gaussian`]), which says whether the prior or the flow limits the samples.
     pub refit_quality: Option<Quality>,
     /// Claim (b), one row per `K`.
     pub repr: Vec<ReprRow>,
@@ -197,33 +195,6 @@ impl TrainObserver<FlowModel> for Observer<'_> {
             self.rows.push((step, loss));
         }
     }
-}
-
-/// `n` samples of a trained model with its prior replaced by the Gaussian of the codes of
-/// `x`: `z = m + V diag(sqrt(lambda)) e`, `e ~ N(0, I)`, with `m` the mean and
-/// `V diag(lambda) V^T` the covariance of `g(x)`, decoded by `f = g^-1` and clipped to
-/// `[0, 1]`. The flow is the trained one; only the latent distribution changes.
-///
-/// # Errors
-/// An encoding or decoding error, or a covariance whose spectrum cannot be computed.
-pub fn refit_samples(model: &FittedModel, x: MatRef<'_, f64>, n: usize, seed: u64) -> anyhow::Result<Mat<f64>> {
-    let z = model.encode(x, None)?;
-    let d = z.ncols();
-    let rows = z.nrows().max(1) as f64;
-    let mean: Vec<f64> = (0..d).map(|j| z.col(j).iter().sum::<f64>() / rows).collect();
-    let spectrum = Spectrum::of(covariance(z.as_ref()).as_ref())?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let scaled = Mat::from_fn(n, d, |_, k| {
-        let e: f64 = StandardNormal.sample(&mut rng);
-        e * spectrum.values[k].max(0.0).sqrt()
-    });
-    let mut drawn = &scaled * spectrum.vectors.transpose();
-    for j in 0..d {
-        for i in 0..n {
-            drawn[(i, j)] += mean[j];
-        }
-    }
-    Ok(clip(model.decode(drawn.as_ref())?))
 }
 
 /// Clip every pixel to `[0, 1]` (samples can leave the data's range).
@@ -367,7 +338,8 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
             let q = quality(&classifier, test_features.as_ref(), samples.as_ref())?;
             let refit_quality = match kind {
                 ModelKind::Spread => {
-                    let refit = refit_samples(&model, fit_images.as_ref(), protocol.n_samples, salt + 7)?;
+                    let refit =
+                        clip(model.sample_encoded_gaussian(fit_images.as_ref(), protocol.n_samples, salt + 7, 1.0)?);
                     Some(quality(&classifier, test_features.as_ref(), refit.as_ref())?)
                 }
                 ModelKind::Standard => None,
