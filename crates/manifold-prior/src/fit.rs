@@ -553,9 +553,9 @@ impl FittedModel {
     /// prior: with `m` the mean and `V diag(lambda) V^T` the covariance of `g(x)`,
     /// `z = m + T V diag(sqrt(lambda)) e`, `e ~ N(0, I)`, decoded by `f = g^-1`
     /// ([`FittedModel::decode`]). This is the maximum-likelihood Gaussian of the encoded data
-    /// under the trained flow; when the learned prior is wider than the codes (it lags behind
-    /// the flow on MNIST after the protocol's 4,000 steps, docs/real-images.md) its samples
-    /// stay where the training codes are. `x` is typically the training data; `T` as in
+    /// under the trained flow; when the learned prior is wider than the codes (on MNIST it is
+    /// far wider, after 4,000 steps and after 16,000, docs/real-images.md) its samples stay
+    /// where the training codes are. `x` is typically the training data; `T` as in
     /// [`FittedModel::sample`].
     ///
     /// # Errors
