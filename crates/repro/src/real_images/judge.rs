@@ -272,8 +272,9 @@ pub(crate) fn report(
     ]);
     for s in &m.seeds {
         for r in [&s.standard, &s.spread] {
-            let rows = std::iter::once((format!("{} flow", r.kind.name()), r.quality))
-                .chain(r.refit_quality.map(|q| (format!("{} flow, codes' Gaussian (diagnostic)", r.kind.name()), q)));
+            let rows = std::iter::once((format!("{} flow", r.kind.name()), r.quality)).chain(
+                r.codes_gaussian_quality.map(|q| (format!("{} flow, codes' Gaussian (diagnostic)", r.kind.name()), q)),
+            );
             for (name, q) in rows {
                 qa.row([
                     name.into(),
@@ -405,7 +406,7 @@ pub(crate) fn write_csvs(dir: &Path, m: &Measurements) -> anyhow::Result<Vec<Str
     for s in &m.seeds {
         for x in [&s.standard, &s.spread] {
             let rows = std::iter::once((x.kind.name().to_owned(), x.quality))
-                .chain(x.refit_quality.map(|qq| (format!("{}_codes_gaussian", x.kind.name()), qq)));
+                .chain(x.codes_gaussian_quality.map(|qq| (format!("{}_codes_gaussian", x.kind.name()), qq)));
             for (name, qq) in rows {
                 q.push_str(&format!(
                     "{name},{},{},{},{},{}\n",

@@ -73,7 +73,7 @@ pub struct ModelResult {
     /// A diagnostic beside claim (a), for the spread flow only: the quality of samples drawn
     /// from the Gaussian of its encoded training images instead of its prior
     /// ([`FittedModel::sample_encoded_gaussian`]), which says whether the prior or the flow limits the samples.
-    pub refit_quality: Option<Quality>,
+    pub codes_gaussian_quality: Option<Quality>,
     /// Claim (b), one row per `K`.
     pub repr: Vec<ReprRow>,
     /// The training log (mean loss per interval).
@@ -336,11 +336,11 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
             let salt = EVAL_SEED + 10 * seed + kind as u64;
             let samples = clip(model.sample(protocol.n_samples, salt, 1.0));
             let q = quality(&classifier, test_features.as_ref(), samples.as_ref())?;
-            let refit_quality = match kind {
+            let codes_gaussian_quality = match kind {
                 ModelKind::Spread => {
-                    let refit =
+                    let codes_gaussian =
                         clip(model.sample_encoded_gaussian(fit_images.as_ref(), protocol.n_samples, salt + 7, 1.0)?);
-                    Some(quality(&classifier, test_features.as_ref(), refit.as_ref())?)
+                    Some(quality(&classifier, test_features.as_ref(), codes_gaussian.as_ref())?)
                 }
                 ModelKind::Standard => None,
             };
@@ -381,7 +381,7 @@ pub(crate) fn run(ctx: &RunContext, data: &ImageData, protocol: &Protocol) -> an
                 seed,
                 n_params: model.n_params(),
                 quality: q,
-                refit_quality,
+                codes_gaussian_quality,
                 repr,
                 log: model.training_log().to_vec(),
                 validation: val,
