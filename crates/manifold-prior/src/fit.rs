@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::PriorError;
 use crate::average::{MovingAverage, ParamSource};
 use crate::config::{FitConfig, PriorConfig};
-use crate::model::{BasePrior, Model, PriorEigenvalues, SpreadFlow, StandardFlow, TrainableState, covariance};
+use crate::model::{
+    BasePrior, Model, PriorEigenvalues, SpreadFlow, StandardFlow, TrainableState, column_means, covariance,
+};
 use crate::prior::{DiagonalGaussian, Prior, Spectrum, StandardNormal, TriangularGaussian};
 use crate::readoff::{IntrinsicDimension, ReadoffConfig};
 use crate::scaling::Standardizer;
@@ -573,8 +575,7 @@ impl FittedModel {
         }
         let z = self.encode(x, None)?;
         let d = z.ncols();
-        let rows = z.nrows() as f64;
-        let mean: Vec<f64> = (0..d).map(|j| z.col(j).iter().sum::<f64>() / rows).collect();
+        let mean = column_means(z.as_ref());
         let spectrum = Spectrum::of(covariance(z.as_ref()).as_ref())?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let scaled = Mat::from_fn(n, d, |_, k| {
@@ -640,9 +641,7 @@ impl FittedModel {
                 }
                 let z = m.encode(x);
                 let spec = Spectrum::of(covariance(z.as_ref()).as_ref())?;
-                let n = z.nrows().max(1) as f64;
-                let mean: Vec<f64> =
-                    (0..z.ncols()).map(|j| (0..z.nrows()).map(|i| z[(i, j)]).sum::<f64>() / n).collect();
+                let mean = column_means(z.as_ref());
                 Ok(Mat::from_fn(z.nrows(), k, |i, c| {
                     (0..z.ncols()).map(|j| (z[(i, j)] - mean[j]) * spec.vectors[(j, c)]).sum()
                 }))

@@ -471,10 +471,16 @@ impl Model for StandardFlow {
     }
 }
 
+/// The mean of each column of `z` (the mean row); zeros for an empty `z`.
+pub(crate) fn column_means(z: MatRef<'_, f64>) -> Vec<f64> {
+    let n = z.nrows().max(1) as f64;
+    (0..z.ncols()).map(|j| z.col(j).iter().sum::<f64>() / n).collect()
+}
+
 /// The covariance `(Z - mean)^T (Z - mean) / n` of the rows of `z`.
 pub fn covariance(z: MatRef<'_, f64>) -> Mat<f64> {
     let (n, d) = (z.nrows(), z.ncols());
-    let mean: Vec<f64> = (0..d).map(|j| (0..n).map(|i| z[(i, j)]).sum::<f64>() / n.max(1) as f64).collect();
+    let mean = column_means(z);
     let centred = Mat::from_fn(n, d, |i, j| z[(i, j)] - mean[j]);
     let mut cov = centred.transpose() * &centred;
     cov *= faer::Scale(1.0 / n.max(1) as f64);

@@ -349,18 +349,18 @@ pub(crate) fn report(
          A prior much wider than the codes puts samples where no training code lies.",
     );
     for s in &m.seeds {
-        let c_s2 = s.id.config.noise_c * s.id.spread * s.id.spread;
-        for (name, v) in [
-            ("final A A^T", &s.id.prior_eigenvalues),
-            ("moving-average A A^T", &s.id.ema_prior_eigenvalues),
-            ("cov(g(x))", &s.id.data_eigenvalues),
+        let id = &s.id;
+        for (name, v, rules) in [
+            ("final A A^T", &id.prior_eigenvalues, &id.raw_prior_rules),
+            ("moving-average A A^T", &id.ema_prior_eigenvalues, &id.prior_rules),
+            ("cov(g(x))", &id.data_eigenvalues, &id.data_rules),
         ] {
             width.row([
                 s.seed.into(),
                 name.into(),
                 v.iter().sum::<f64>().into(),
                 v.first().copied().unwrap_or(f64::NAN).into(),
-                v.iter().filter(|&&x| x > c_s2).count().into(),
+                rules.noise_relative.into(),
             ]);
         }
     }
